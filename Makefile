@@ -1,0 +1,45 @@
+# Two commands on a fresh clone: `make run` and `make test`. Everything else is a step.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+PYTEST_ARGS ?=
+
+.PHONY: install run migrate test test-sqlite test-postgres lint openapi bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python -m app migrate
+
+run: migrate
+	$(BIN)/python -m app bootstrap-admin --host $(HOST) --port $(PORT)
+	@echo "serving on http://$(HOST):$(PORT) (OpenAPI docs at http://$(HOST):$(PORT)/docs)"
+	$(BIN)/python -m app serve --host $(HOST) --port $(PORT)
+
+test: install test-sqlite test-postgres
+
+test-sqlite: install
+	TEST_DATABASE=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: install
+	TEST_DATABASE=postgres TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check app tests migrations bench
+	$(BIN)/mypy app
+
+openapi: install
+	$(BIN)/python -m app.openapi > openapi.yaml
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

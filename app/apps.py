@@ -1,0 +1,113 @@
+"""The ASGI apps: management (REST + CORS), introspection (hot path only), or both.
+
+All three share one lifespan: the engine, the sessionmaker and the introspection
+machinery are built when the app starts, never at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app import health
+from app.audit import endpoints as audit_endpoints
+from app.auth import endpoints as auth_endpoints
+from app.config import Settings, get_settings
+from app.db.session import create_engine, create_sessionmaker
+from app.errors import install_problem_handlers
+from app.integrations import endpoints as integration_endpoints
+from app.introspection import client_endpoints
+from app.introspection import endpoints as introspection_endpoints
+from app.introspection.last_used import LastUsedRecorder
+from app.introspection.service import Introspector
+from app.middleware import BodySizeLimit
+from app.tokens import endpoints as token_endpoints
+
+API_PREFIX = "/api/v1"
+INTROSPECTION_MAX_BODY_BYTES = 64 * 1024
+
+
+def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        last_used = LastUsedRecorder(engine, interval=settings.last_used_flush_seconds)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.last_used = last_used
+        app.state.introspector = Introspector(issuer=settings.issuer, last_used=last_used)
+        flusher = asyncio.create_task(last_used.run_forever(), name="last-used-flusher")
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            await last_used.flush()
+            await engine.dispose()
+
+    return lifespan
+
+
+def _management_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    for module in (
+        auth_endpoints,
+        integration_endpoints,
+        token_endpoints,
+        client_endpoints,
+        audit_endpoints,
+    ):
+        router.include_router(module.router)
+    return router
+
+
+def _base_app(settings: Settings, *, with_docs: bool) -> FastAPI:
+    return FastAPI(
+        title="Global Integrations service",
+        version="1.0.0",
+        description="Custom global integrations, their access tokens, and RFC 7662 introspection.",
+        lifespan=_lifespan(settings),
+        docs_url="/docs" if with_docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if with_docs else None,
+    )
+
+
+def create_management_app(settings: Settings | None = None) -> FastAPI:
+    return _build(settings or get_settings(), management=True, introspection=False)
+
+
+def create_introspection_app(settings: Settings | None = None) -> FastAPI:
+    return _build(settings or get_settings(), management=False, introspection=True)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return _build(settings or get_settings(), management=True, introspection=True)
+
+
+def _build(settings: Settings, *, management: bool, introspection: bool) -> FastAPI:
+    app = _base_app(settings, with_docs=management)
+    app.include_router(health.router)
+    if introspection:
+        app.include_router(introspection_endpoints.router)
+    if management:
+        app.include_router(_management_router())
+        install_problem_handlers(app)
+        if settings.cors_origins:
+            app.add_middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                allow_headers=["Authorization", "Content-Type"],
+                max_age=600,
+            )
+    max_body = settings.max_body_bytes if management else INTROSPECTION_MAX_BODY_BYTES
+    app.add_middleware(BodySizeLimit, max_bytes=max_body)
+    return app

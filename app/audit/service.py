@@ -1,0 +1,95 @@
+"""The audit trail: every service records what it changed through ``record``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.models import AuditEvent
+from app.db.repository import Repository
+
+
+class AuditAction:
+    INTEGRATION_CREATED = "integration.created"
+    INTEGRATION_UPDATED = "integration.updated"
+    INTEGRATION_DEACTIVATED = "integration.deactivated"
+    INTEGRATION_ACTIVATED = "integration.activated"
+    INTEGRATION_DELETED = "integration.deleted"
+    TOKEN_ISSUED = "token.issued"
+    TOKEN_REVOKED = "token.revoked"
+    TOKEN_REGENERATED = "token.regenerated"
+    INTROSPECTION_CLIENT_CREATED = "introspection_client.created"
+    INTROSPECTION_CLIENT_REVOKED = "introspection_client.revoked"
+    ADMIN_CREATED = "admin.created"
+    AUTH_LOGIN = "auth.login"
+    AUTH_LOGIN_FAILED = "auth.login_failed"
+    AUTH_LOGOUT = "auth.logout"
+
+
+class AuditRepository(Repository[AuditEvent]):
+    model = AuditEvent
+
+    async def list_events(
+        self,
+        *,
+        integration_id: uuid.UUID | None,
+        token_id: uuid.UUID | None,
+        action: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[Sequence[AuditEvent], int]:
+        statement = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        if integration_id is not None:
+            statement = statement.where(AuditEvent.integration_id == integration_id)
+        if token_id is not None:
+            statement = statement.where(AuditEvent.token_id == token_id)
+        if action is not None:
+            statement = statement.where(AuditEvent.action == action)
+        return await self.paginate(statement, limit=limit, offset=offset)
+
+
+class AuditService:
+    async def record(
+        self,
+        session: AsyncSession,
+        *,
+        actor: str,
+        action: str,
+        integration_id: uuid.UUID | None = None,
+        token_id: uuid.UUID | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        session.add(
+            AuditEvent(
+                actor=actor,
+                action=action,
+                integration_id=integration_id,
+                token_id=token_id,
+                details=details or {},
+            )
+        )
+
+    async def list_events(
+        self,
+        session: AsyncSession,
+        *,
+        integration_id: uuid.UUID | None = None,
+        token_id: uuid.UUID | None = None,
+        action: str | None = None,
+        limit: int,
+        offset: int,
+    ) -> tuple[Sequence[AuditEvent], int]:
+        return await AuditRepository(session).list_events(
+            integration_id=integration_id,
+            token_id=token_id,
+            action=action,
+            limit=limit,
+            offset=offset,
+        )
+
+
+audit_service = AuditService()

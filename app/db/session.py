@@ -1,0 +1,91 @@
+"""Engine, sessions and the request-scoped transaction.
+
+The engine is built in the app's lifespan (never at import time). One place owns the
+transaction: ``get_session`` commits when the handler returns and rolls back when it
+raises; services only ``flush()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
+
+# Marks a SQLite transaction that will write: it starts with BEGIN IMMEDIATE so that two
+# writers queue on the database lock (busy_timeout) instead of one failing on upgrade.
+WRITE_INTENT = "write_intent"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _install_sqlite_behaviour(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy (not the driver) decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get(WRITE_INTENT, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, poolclass=NullPool, echo=echo)
+        _install_sqlite_behaviour(engine)
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_timeout=5,
+        echo=echo,
+        connect_args={"timeout": 5, "command_timeout": 15},
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def begin_write(session: AsyncSession) -> None:
+    """Start the session's transaction as a writer (BEGIN IMMEDIATE on SQLite)."""
+    await session.connection(execution_options={WRITE_INTENT: True})
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session:
+        if request.method not in SAFE_METHODS:
+            await begin_write(session)
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+# scope="function": commit before the response is sent, so a 2xx means it is durable.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

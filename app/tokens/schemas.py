@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+
+from app.schemas import InputSchema, Schema
+from app.tokens.models import ExpirationPolicy, RevocationReason, TokenStatus
+
+TokenName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+MAX_MASS_REVOKE = 1000
+
+
+class Expiration(InputSchema):
+    expiration_policy: ExpirationPolicy
+    expires_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _expires_at_only_with_custom(self) -> Expiration:
+        if self.expiration_policy == ExpirationPolicy.CUSTOM and self.expires_at is None:
+            raise ValueError("expires_at is required with the custom expiration policy")
+        if self.expiration_policy != ExpirationPolicy.CUSTOM and self.expires_at is not None:
+            raise ValueError("expires_at is only allowed with the custom expiration policy")
+        return self
+
+
+class TokenIssue(Expiration):
+    name: TokenName
+
+
+class TokenRegenerate(Expiration):
+    pass
+
+
+class TokenOut(Schema):
+    id: uuid.UUID
+    integration_id: uuid.UUID
+    name: str
+    hint: str
+    expiration_policy: ExpirationPolicy
+    expires_at: datetime | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    revocation_reason: RevocationReason | None
+    replaced_by: uuid.UUID | None
+    status: TokenStatus
+
+
+class IssuedTokenOut(BaseModel):
+    token: TokenOut
+    secret: str = Field(
+        description="The token's secret. Shown only in this response; store it now."
+    )
+
+
+class MassRevoke(InputSchema):
+    token_ids: list[uuid.UUID] | None = Field(
+        default=None, min_length=1, max_length=MAX_MASS_REVOKE
+    )
+    all: Literal[True] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_selector(self) -> MassRevoke:
+        if (self.token_ids is None) == (self.all is None):
+            raise ValueError('give either "token_ids" (1 to 1000 ids) or "all": true')
+        return self
+
+
+class MassRevokeResult(BaseModel):
+    revoked: list[uuid.UUID]
+    already_inactive: list[uuid.UUID]
+    not_found: list[uuid.UUID]
