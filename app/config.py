@@ -53,8 +53,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
-        if self.environment == "production" and self.is_sqlite:
+        if self.environment != "production":
+            return self
+        if self.is_sqlite:
             raise ValueError("ENVIRONMENT=production requires a PostgreSQL DATABASE_URL")
+        if "issuer" not in self.model_fields_set:
+            raise ValueError("ENVIRONMENT=production requires ISSUER (the URL the gateway trusts)")
         return self
 
     @property

@@ -63,6 +63,7 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture(autouse=True)
 async def _clean_tables(app: FastAPI) -> None:
+    await app.state.last_used.flush()  # uses recorded by the previous test
     await clear_tables(app.state.engine, PER_TEST_TABLES)
 
 
