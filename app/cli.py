@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Role
@@ -75,11 +77,11 @@ def create_admin(username: str, role: Role, password_stdin: bool) -> None:
 
 
 def bootstrap_admin(host: str, port: int) -> None:
-    """Create a first admin named ``admin`` unless any admin exists (used by ``make run``)."""
+    """Create ``admin`` unless a user with the admin role exists (what ``make run`` calls)."""
     password = generate_password()
 
     async def work(session: AsyncSession) -> bool:
-        if await auth_service.has_any_admin(session):
+        if await auth_service.has_admin_role_user(session):
             return False
         await auth_service.create_admin(
             session, username="admin", role=Role.ADMIN, password=password, actor=CLI_ACTOR
@@ -87,7 +89,7 @@ def bootstrap_admin(host: str, port: int) -> None:
         return True
 
     if not asyncio.run(_in_transaction(work)):
-        print("an admin user exists already; not creating one")
+        print("a user with the admin role exists already; not creating one")
         return
     print("created the first admin user 'admin'")
     print(f"password (shown once, store it now): {password}")
@@ -170,3 +172,17 @@ def main(argv: list[str] | None = None) -> None:
             serve(args.host, args.port, args.workers, args.component)
     except ServiceError as error:
         raise SystemExit(f"error: {error.detail}") from None
+    except ValidationError as error:
+        # Only where and what: the offending value may be a URL with a password in it.
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors()
+        )
+        raise SystemExit(f"error: invalid configuration: {problems}") from None
+    except (DBAPIError, OSError) as error:
+        if args.command == "serve":
+            raise
+        # The driver's message may quote SQL and its parameters, so only the class is shown.
+        raise SystemExit(
+            f"error: cannot use the database at DATABASE_URL ({type(error).__name__}); "
+            "is it reachable, and has `python -m app migrate` been run?"
+        ) from None

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -91,6 +91,7 @@ class ServiceUnavailable(ServiceError):
 
 
 _HTTP_TITLES = {
+    400: BadRequest.title,
     401: Unauthorized.title,
     403: Forbidden.title,
     404: NotFound.title,
@@ -161,6 +162,10 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, IntegrityError):
         # A race the service's own checks could not see (e.g. two concurrent creates).
         return problem_response(409, "Conflict", "The change conflicts with the current state.")
+    if isinstance(exc, DataError):
+        # A value the database refuses that validation let through (the driver's message
+        # may quote it, so it is not repeated).
+        return problem_response(422, "Validation failed", "A value is not acceptable.", errors=[])
     if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
         return await _database_unavailable(request, exc)
     return await _unexpected(request, exc)

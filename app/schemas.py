@@ -5,11 +5,19 @@ from __future__ import annotations
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 ItemT = TypeVar("ItemT")
 
 MAX_PAGE_SIZE = 500
+
+# PostgreSQL text cannot hold NUL: refuse it as bad input instead of failing in the driver.
+NO_NUL = r"^[^\x00]*$"
+
+# The name of an integration, a token or an introspection client.
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
+]
 
 
 class Schema(BaseModel):

@@ -9,7 +9,7 @@ from app.audit.schemas import AuditEventOut
 from app.audit.service import audit_service
 from app.auth.dependencies import AdminRead
 from app.db.session import SessionDep
-from app.schemas import Page, PageDep
+from app.schemas import NO_NUL, Page, PageDep
 
 router = APIRouter(prefix="/audit-events", tags=["audit"])
 
@@ -21,7 +21,7 @@ async def list_audit_events(
     page: PageDep,
     integration_id: uuid.UUID | None = None,
     token_id: uuid.UUID | None = None,
-    action: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
 ) -> Page[AuditEventOut]:
     """List audit events, newest first."""
     events, total = await audit_service.list_events(

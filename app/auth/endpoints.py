@@ -12,6 +12,7 @@ from app.auth.service import auth_service
 from app.db.session import SessionDep
 from app.errors import Unauthorized, render
 from app.http import forbid_caching
+from app.schemas import NO_NUL
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -21,8 +22,8 @@ class LoginForm:
 
     def __init__(
         self,
-        username: Annotated[str, Form(min_length=1, max_length=150)],
-        password: Annotated[str, Form(min_length=1, max_length=1024)],
+        username: Annotated[str, Form(min_length=1, max_length=150, pattern=NO_NUL)],
+        password: Annotated[str, Form(min_length=1, max_length=1024, pattern=NO_NUL)],
         grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
         scope: Annotated[str, Form(max_length=1024)] = "",
     ) -> None:

@@ -71,8 +71,9 @@ class AuthService:
         )
         return user
 
-    async def has_any_admin(self, session: AsyncSession) -> bool:
-        return (await session.execute(select(AdminUser.id).limit(1))).first() is not None
+    async def has_admin_role_user(self, session: AsyncSession) -> bool:
+        statement = select(AdminUser.id).where(AdminUser.role == Role.ADMIN).limit(1)
+        return (await session.execute(statement)).first() is not None
 
     async def login(
         self, session: AsyncSession, *, username: str, password: str, ttl: timedelta

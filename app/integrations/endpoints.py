@@ -14,7 +14,7 @@ from app.integrations.schemas import (
     IntegrationUpdate,
 )
 from app.integrations.service import IntegrationView, integration_service
-from app.schemas import Page, PageDep
+from app.schemas import NO_NUL, Page, PageDep
 
 router = APIRouter(prefix="/integrations", tags=["integrations"])
 
@@ -47,7 +47,8 @@ async def list_integrations(
     _: AdminRead,
     page: PageDep,
     q: Annotated[
-        str | None, Query(max_length=200, description="Name contains (case-insensitive)")
+        str | None,
+        Query(max_length=200, pattern=NO_NUL, description="Name contains (case-insensitive)"),
     ] = None,
     active: bool | None = None,
     sort: IntegrationSort = IntegrationSort.CREATED_AT_DESC,

@@ -7,12 +7,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, EmailStr, StringConstraints, model_validator
 
-from app.schemas import InputSchema, Schema
+from app.schemas import NO_NUL, InputSchema, Name, Schema
 
-IntegrationName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
-]
-Description = Annotated[str, StringConstraints(max_length=2000)]
+Description = Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)]
 
 
 class IntegrationSort(StrEnum):
@@ -23,14 +20,14 @@ class IntegrationSort(StrEnum):
 
 
 class IntegrationCreate(InputSchema):
-    name: IntegrationName
+    name: Name
     description: Description = ""
     notification_email: EmailStr
     active: bool = True
 
 
 class IntegrationUpdate(InputSchema):
-    name: IntegrationName | None = None
+    name: Name | None = None
     description: Description | None = None
     notification_email: EmailStr | None = None
     active: bool | None = None

@@ -2,15 +2,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 
-from app.schemas import InputSchema
+from app.schemas import InputSchema, Name
 
 
 class IntrospectionClientCreate(InputSchema):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Name
 
 
 class IntrospectionClientOut(BaseModel):

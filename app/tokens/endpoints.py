@@ -9,7 +9,7 @@ from app.auth.dependencies import AdminRead, AdminWrite
 from app.db.base import utc_now
 from app.db.session import SessionDep
 from app.http import forbid_caching
-from app.schemas import Page, PageDep
+from app.schemas import NO_NUL, Page, PageDep
 from app.tokens.models import AccessToken, TokenStatus
 from app.tokens.schemas import (
     IssuedTokenOut,
@@ -59,7 +59,8 @@ async def list_tokens(
     page: PageDep,
     status: TokenStatus | None = None,
     q: Annotated[
-        str | None, Query(max_length=200, description="Name contains (case-insensitive)")
+        str | None,
+        Query(max_length=200, pattern=NO_NUL, description="Name contains (case-insensitive)"),
     ] = None,
 ) -> Page[TokenOut]:
     """List an integration's tokens, newest first."""

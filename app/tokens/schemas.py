@@ -1,21 +1,35 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    Field,
+    field_validator,
+    model_validator,
+)
 
-from app.schemas import InputSchema, Schema
+from app.schemas import InputSchema, Name, Schema
 from app.tokens.models import ExpirationPolicy, RevocationReason, TokenStatus
 
-TokenName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 MAX_MASS_REVOKE = 1000
 
 
 class Expiration(InputSchema):
     expiration_policy: ExpirationPolicy
     expires_at: AwareDatetime | None = None
+
+    @field_validator("expires_at")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        # E.g. 9999-12-31T23:00:00-05:00 has no UTC form: bad input, not a crash later.
+        try:
+            return None if value is None else value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("expires_at is out of range") from None
 
     @model_validator(mode="after")
     def _expires_at_only_with_custom(self) -> Expiration:
@@ -27,7 +41,7 @@ class Expiration(InputSchema):
 
 
 class TokenIssue(Expiration):
-    name: TokenName
+    name: Name
 
 
 class TokenRegenerate(Expiration):

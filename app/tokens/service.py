@@ -53,7 +53,10 @@ def expiry_for(
 
 def _same_policy_from_now(old: AccessToken, *, now: datetime) -> datetime | None:
     if old.expiration_policy == ExpirationPolicy.CUSTOM and old.expires_at is not None:
-        return now + (old.expires_at - old.created_at)
+        try:
+            return now + (old.expires_at - old.created_at)
+        except OverflowError:  # a "practically never" date near year 9999: keep it
+            return old.expires_at
     return expiry_for(old.expiration_policy, None, now=now)
 
 
@@ -82,7 +85,8 @@ class TokenService:
     async def issue(
         self, session: AsyncSession, integration_id: uuid.UUID, data: TokenIssue, *, actor: str
     ) -> IssuedToken:
-        await integration_service.get_live(session, integration_id)
+        # Locked so that a concurrent delete cannot revoke "all" tokens and miss this one.
+        await integration_service.get_live(session, integration_id, for_update=True)
         now = utc_now()
         expires_at = expiry_for(data.expiration_policy, data.expires_at, now=now)
         issued = await self._create(
@@ -168,7 +172,8 @@ class TokenService:
         *,
         actor: str,
     ) -> IssuedToken:
-        await integration_service.get_live(session, integration_id)
+        # Locked for the same reason as in issue(): a concurrent delete must not miss the new token.
+        await integration_service.get_live(session, integration_id, for_update=True)
         old = await self._get_under(session, integration_id, token_id)
         if old.revoked_at is not None:
             raise Conflict("A revoked token cannot be regenerated; issue a new one.")

@@ -12,7 +12,12 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.fixtures.database import backend
-from tests.fixtures.server import HttpClient, run_cli, serving_pid, uvicorn_server
+from tests.fixtures.server import (
+    HttpClient,
+    connections_to_distinct_workers,
+    run_cli,
+    uvicorn_server,
+)
 
 pytestmark = [
     pytest.mark.process,
@@ -36,24 +41,10 @@ def server_env(database_url: str) -> dict[str, str]:
 def two_workers(server_env: dict[str, str]) -> Iterator[tuple[HttpClient, HttpClient]]:
     """Two keep-alive connections, each accepted by a different worker."""
     with uvicorn_server(server_env, workers=2) as server:
-        pids = server.worker_pids()
-        by_pid: dict[int, HttpClient] = {}
-        spare: list[HttpClient] = []
-        for _ in range(64):
-            connection = HttpClient(server.port)
-            assert connection.request("GET", "/healthz")[0] == 200
-            pid = serving_pid(connection.connection, pids)
-            if pid is not None and pid not in by_pid:
-                by_pid[pid] = connection
-            else:
-                spare.append(connection)
-            if len(by_pid) == 2:
-                break
-        assert len(by_pid) == 2, "could not reach both workers"
-        first, second = by_pid.values()
+        first, second = connections_to_distinct_workers(server, 2)
         yield first, second
-        for connection in [first, second, *spare]:
-            connection.close()
+        first.close()
+        second.close()
 
 
 def _login(http: HttpClient, username: str) -> dict[str, str]:
