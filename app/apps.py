@@ -10,9 +10,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import health
 from app.audit import endpoints as audit_endpoints
@@ -23,8 +26,12 @@ from app.errors import install_problem_handlers
 from app.integrations import endpoints as integration_endpoints
 from app.introspection import client_endpoints
 from app.introspection import endpoints as introspection_endpoints
+from app.introspection.cache import IntrospectionCache
+from app.introspection.endpoints import IntrospectionEndpoint
+from app.introspection.invalidation import InvalidationListener
 from app.introspection.last_used import LastUsedRecorder
 from app.introspection.service import Introspector
+from app.introspection.store import IntrospectionStore, PostgresStore, SqlAlchemyStore, asyncpg_dsn
 from app.middleware import BodySizeLimit
 from app.tokens import endpoints as token_endpoints
 
@@ -32,24 +39,73 @@ API_PREFIX = "/api/v1"
 INTROSPECTION_MAX_BODY_BYTES = 64 * 1024
 
 
+class ServiceApp(FastAPI):
+    """FastAPI, plus raw ASGI handlers that see their requests before routing and middleware.
+
+    Only the introspection hot path uses this; everything else is plain FastAPI.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fast_paths: dict[str, ASGIApp] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            handler = self.fast_paths.get(scope["path"])
+            if handler is not None:
+                await handler(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _introspection_store(settings: Settings, engine: AsyncEngine) -> IntrospectionStore:
+    if settings.is_sqlite:
+        return SqlAlchemyStore(engine)
+    return await PostgresStore.connect(
+        settings.database_url, pool_size=settings.introspection_pool_size
+    )
+
+
 def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
         last_used = LastUsedRecorder(engine, interval=settings.last_used_flush_seconds)
+        # SQLite is one process: every change passes through it, so the cache can be
+        # trusted at once. On PostgreSQL only once the invalidation listener is up.
+        cache = IntrospectionCache(
+            max_entries=settings.introspection_cache_size,
+            ttl_seconds=settings.introspection_cache_ttl_seconds,
+            trusted=settings.is_sqlite,
+        )
+        store = await _introspection_store(settings, engine)
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.last_used = last_used
-        app.state.introspector = Introspector(issuer=settings.issuer, last_used=last_used)
-        flusher = asyncio.create_task(last_used.run_forever(), name="last-used-flusher")
+        app.state.introspection_cache = cache
+        app.state.introspector = Introspector(
+            store=store, cache=cache, issuer=settings.issuer, last_used=last_used
+        )
+        tasks = [asyncio.create_task(last_used.run_forever(), name="last-used-flusher")]
+        app.state.invalidation_listener = None
+        if not settings.is_sqlite:
+            listener = InvalidationListener(asyncpg_dsn(settings.database_url), cache)
+            app.state.invalidation_listener = listener
+            tasks.append(asyncio.create_task(listener.run_forever(), name="invalidation-listener"))
         try:
             yield
         finally:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+            for task in tasks:
+                await _stop(task)
             await last_used.flush()
+            await store.close()
             await engine.dispose()
 
     return lifespan
@@ -68,8 +124,8 @@ def _management_router() -> APIRouter:
     return router
 
 
-def _base_app(settings: Settings, *, with_docs: bool) -> FastAPI:
-    return FastAPI(
+def _base_app(settings: Settings, *, with_docs: bool) -> ServiceApp:
+    return ServiceApp(
         title="Global Integrations service",
         version="1.0.0",
         description="Custom global integrations, their access tokens, and RFC 7662 introspection.",
@@ -97,6 +153,7 @@ def _build(settings: Settings, *, management: bool, introspection: bool) -> Fast
     app.include_router(health.router)
     if introspection:
         app.include_router(introspection_endpoints.router)
+        app.fast_paths[introspection_endpoints.PATH] = IntrospectionEndpoint(app)
     if management:
         app.include_router(_management_router())
         install_problem_handlers(app)

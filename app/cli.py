@@ -18,7 +18,7 @@ from app.auth.models import Role
 from app.auth.passwords import MIN_PASSWORD_LENGTH
 from app.auth.service import auth_service, generate_password
 from app.config import get_settings
-from app.db.session import begin_write, create_engine, create_sessionmaker
+from app.db.session import begin_write, commit, create_engine, create_sessionmaker
 from app.errors import ServiceError
 from app.introspection.clients import introspection_client_service
 
@@ -46,7 +46,7 @@ async def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         async with create_sessionmaker(engine)() as session:
             await begin_write(session)
             result = await work(session)
-            await session.commit()
+            await commit(session)
             return result
     finally:
         await engine.dispose()
@@ -129,6 +129,7 @@ def serve(host: str, port: int, workers: int, component: str) -> None:
         server_header=False,
         timeout_graceful_shutdown=20,
         log_level=settings.log_level.lower(),
+        access_log=settings.access_log,
     )
 
 

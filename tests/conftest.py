@@ -6,6 +6,7 @@ empty domain tables (admin users and their sessions are created once per run).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -58,13 +59,22 @@ def settings(database_url: str) -> Settings:
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     async with application.router.lifespan_context(application):
+        await wait_until_cache_is_trusted(application)
         yield application
+
+
+async def wait_until_cache_is_trusted(application: FastAPI) -> None:
+    """On PostgreSQL the cache is trusted once the invalidation listener is connected."""
+    listener = application.state.invalidation_listener
+    if listener is not None:
+        await asyncio.wait_for(listener.connected.wait(), timeout=10)
 
 
 @pytest.fixture(autouse=True)
 async def _clean_tables(app: FastAPI) -> None:
     await app.state.last_used.flush()  # uses recorded by the previous test
     await clear_tables(app.state.engine, PER_TEST_TABLES)
+    app.state.introspection_cache.clear()  # TRUNCATE announces nothing
 
 
 @pytest.fixture

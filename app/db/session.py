@@ -7,7 +7,7 @@ raises; services only ``flush()``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -74,6 +74,21 @@ async def begin_write(session: AsyncSession) -> None:
     await session.connection(execution_options={WRITE_INTENT: True})
 
 
+_AFTER_COMMIT = "after_commit"
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the session's transaction has committed (never on rollback)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+async def commit(session: AsyncSession) -> None:
+    """Commit, then run the session's after-commit callbacks."""
+    await session.commit()
+    for callback in session.info.pop(_AFTER_COMMIT, []):
+        callback()
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
@@ -82,9 +97,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         try:
             yield session
         except BaseException:
+            session.info.pop(_AFTER_COMMIT, None)
             await session.rollback()
             raise
-        await session.commit()
+        await commit(session)
 
 
 # scope="function": commit before the response is sent, so a 2xx means it is durable.

@@ -19,6 +19,7 @@ from app.integrations.schemas import (
     IntegrationUpdate,
     TokenCounts,
 )
+from app.introspection.invalidation import announce, integration_key
 from app.tokens.models import RevocationReason
 from app.tokens.repository import TokenRepository
 
@@ -105,6 +106,8 @@ class IntegrationService:
             changes["name_key"] = name_key
         if changes:
             await repository.update(integration, {**changes, "updated_at": utc_now()})
+            # Any change alters what introspection answers (active flag or integration_name).
+            await announce(session, [integration_key(integration.id)])
             await self._audit_update(session, integration, changes, actor=actor)
         return await self.view(session, integration.id)
 
@@ -147,6 +150,7 @@ class IntegrationService:
         await IntegrationRepository(session).update(
             integration, {"deleted_at": now, "updated_at": now}
         )
+        await announce(session, [integration_key(integration.id)])
         await audit_service.record(
             session,
             actor=actor,

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import token_format
 from app.audit.service import AuditAction, audit_service
 from app.db.base import utc_now
 from app.db.repository import Repository
 from app.errors import NotFound
+from app.introspection.invalidation import announce, client_key
 from app.introspection.models import IntrospectionClient
 
 
@@ -64,6 +64,7 @@ class IntrospectionClientService:
             raise NotFound(f"No introspection client with id {client_id}.")
         if client.revoked_at is None:
             await repository.update(client, {"revoked_at": utc_now()})
+            await announce(session, [client_key(client.id)])
             await audit_service.record(
                 session,
                 actor=actor,
@@ -71,24 +72,6 @@ class IntrospectionClientService:
                 details={"client_id": str(client.id), "name": client.name},
             )
         return client
-
-
-async def authenticate_client(connection: AsyncConnection, client_id: str, secret: str) -> bool:
-    """True for the credentials of an existing, unrevoked client. Constant-time on the secret."""
-    try:
-        parsed_id = uuid.UUID(client_id)
-    except ValueError:
-        return False
-    if not token_format.is_well_formed(secret, token_format.CLIENT_SECRET_PREFIX):
-        return False
-    row = (
-        await connection.execute(
-            select(IntrospectionClient.secret_digest).where(
-                IntrospectionClient.id == parsed_id, IntrospectionClient.revoked_at.is_(None)
-            )
-        )
-    ).first()
-    return row is not None and hmac.compare_digest(row[0], token_format.digest(secret))
 
 
 introspection_client_service = IntrospectionClientService()

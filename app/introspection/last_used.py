@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,13 +25,14 @@ class LastUsedRecorder:
     def __init__(self, engine: AsyncEngine, *, interval: float) -> None:
         self._engine = engine
         self._interval = interval
-        self._pending: dict[uuid.UUID, datetime] = {}
+        self._pending: dict[uuid.UUID, float] = {}  # token id -> epoch seconds of last use
         # token id -> monotonic time of its last write; pruned every flush, so it holds
         # only tokens used within the last interval.
         self._written_at: dict[uuid.UUID, float] = {}
         self._flush_lock = asyncio.Lock()
 
-    def record(self, token_id: uuid.UUID, used_at: datetime) -> None:
+    def record(self, token_id: uuid.UUID, used_at: float) -> None:
+        """Note a use at ``used_at`` (``time.time()``); cheap enough for the hot path."""
         written_at = self._written_at.get(token_id)
         if written_at is not None and time.monotonic() - written_at < self._interval:
             return
@@ -62,13 +63,15 @@ class LastUsedRecorder:
                 self._written_at[token_id] = now
             return len(batch)
 
-    async def _write(self, batch: dict[uuid.UUID, datetime]) -> None:
+    async def _write(self, batch: dict[uuid.UUID, float]) -> None:
         statement = (
             update(AccessToken)
             .where(AccessToken.id == bindparam("token_id"))
             .values(last_used_at=bindparam("used_at"))
         )
-        params = [{"token_id": k, "used_at": v} for k, v in batch.items()]
+        params = [
+            {"token_id": k, "used_at": datetime.fromtimestamp(v, UTC)} for k, v in batch.items()
+        ]
         async with self._engine.begin() as connection:
             await connection.execute(statement.execution_options(synchronize_session=False), params)
 

@@ -1,74 +1,83 @@
 """The hot path: is this token valid, and what may it reach?
 
-Every Global API request passes through here, so it loads no ORM objects: one indexed
-lookup by digest joined with the integration's state, read as a plain row. Malformed
-tokens are refused by the pure token format before any I/O.
+Every Global API request passes through here. In order of cost: the caller's Basic
+credentials (cached per client), the token's shape and checksum (pure, no I/O), then the
+token's digest in the cache, and only on a miss one indexed lookup by digest. Answers are
+pre-encoded JSON, so a cache hit allocates almost nothing.
 """
 
 from __future__ import annotations
 
+import binascii
+import hmac
+import json
+import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-
-from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from urllib.parse import unquote_plus
 
 from app import token_format
-from app.integrations.models import Integration
+from app.introspection.cache import CachedToken, IntrospectionCache
 from app.introspection.last_used import LastUsedRecorder
-from app.tokens.models import AccessToken
+from app.introspection.store import IntrospectionStore, TokenRecord
 
 MAX_TOKEN_LENGTH = 512
-INACTIVE: dict[str, Any] = {"active": False}
-
-_LOOKUP_BY_DIGEST = (
-    select(
-        AccessToken.id,
-        AccessToken.created_at,
-        AccessToken.expires_at,
-        AccessToken.revoked_at,
-        Integration.id,
-        Integration.name,
-        Integration.active,
-        Integration.deleted_at.is_not(None),
-    )
-    .join(Integration, Integration.id == AccessToken.integration_id)
-    .where(AccessToken.token_digest == bindparam("digest"))
-)
+MAX_FORM_BYTES = 4096
 
 
 @dataclass(frozen=True, slots=True)
-class TokenRecord:
-    """What introspection needs to know about a token, as stored."""
-
-    token_id: uuid.UUID
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    integration_id: uuid.UUID
-    integration_name: str
-    integration_active: bool
-    integration_deleted: bool
-
-    def is_active(self, now: datetime) -> bool:
-        return (
-            self.revoked_at is None
-            and (self.expires_at is None or self.expires_at > now)
-            and self.integration_active
-            and not self.integration_deleted
-        )
+class Answer:
+    status: int
+    body: bytes
+    extra_headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
-async def find_token(connection: AsyncConnection, token_digest: bytes) -> TokenRecord | None:
-    row = (await connection.execute(_LOOKUP_BY_DIGEST, {"digest": token_digest})).first()
-    return None if row is None else TokenRecord(*row)
+ACTIVE_FALSE = Answer(200, b'{"active":false}')
+INVALID_CLIENT = Answer(
+    401, b'{"error":"invalid_client"}', ((b"www-authenticate", b'Basic realm="introspection"'),)
+)
+INVALID_REQUEST = Answer(400, b'{"error":"invalid_request"}')
+BODY_TOO_LARGE = Answer(413, b'{"error":"invalid_request"}')
+UNAVAILABLE = Answer(503, b'{"error":"temporarily_unavailable"}', ((b"retry-after", b"1"),))
 
 
-def active_claims(record: TokenRecord, *, issuer: str) -> dict[str, Any]:
+def parse_basic_credentials(header: bytes | None) -> tuple[str, str] | None:
+    """``(client_id, client_secret)`` from an HTTP Basic header (RFC 6749 §2.3.1 encoding)."""
+    if not header or len(header) > 1024 or header[:6].lower() != b"basic ":
+        return None
+    try:
+        decoded = binascii.a2b_base64(header[6:].strip(), strict_mode=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, separator, secret = decoded.partition(":")
+    if not separator:
+        return None
+    if "%" in decoded or "+" in decoded:
+        client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    return client_id, secret
+
+
+def parse_token_form(body: bytes) -> str | None:
+    """The single non-empty ``token`` field of a form body; None if absent or repeated."""
+    token: str | None = None
+    for field in body.split(b"&"):
+        name, _, value = field.partition(b"=")
+        if b"%" in name or b"+" in name:
+            name = unquote_plus(name.decode("latin-1")).encode("latin-1", "replace")
+        if name != b"token":
+            continue
+        if token is not None:
+            return None
+        try:
+            token = unquote_plus(value.decode("ascii"), errors="strict")
+        except UnicodeDecodeError:
+            return None
+    return token or None
+
+
+def active_claims(record: TokenRecord, *, issuer: str) -> dict[str, object]:
     integration_id = str(record.integration_id)
-    claims: dict[str, Any] = {
+    claims: dict[str, object] = {
         "active": True,
         "token_type": "Bearer",
         "scope": "global",
@@ -87,19 +96,74 @@ def active_claims(record: TokenRecord, *, issuer: str) -> dict[str, Any]:
 
 
 class Introspector:
-    """Answers RFC 7662 questions; the one object a cache will later sit inside."""
-
-    def __init__(self, *, issuer: str, last_used: LastUsedRecorder) -> None:
+    def __init__(
+        self,
+        *,
+        store: IntrospectionStore,
+        cache: IntrospectionCache,
+        issuer: str,
+        last_used: LastUsedRecorder,
+    ) -> None:
+        self.store = store
+        self.cache = cache
         self.issuer = issuer
         self.last_used = last_used
 
-    async def introspect(
-        self, connection: AsyncConnection, token: str, *, now: datetime
-    ) -> dict[str, Any]:
+    async def answer(self, authorization: bytes | None, body: bytes) -> Answer:
+        """The whole RFC 7662 exchange. Store errors propagate: the caller answers 503."""
+        credentials = parse_basic_credentials(authorization)
+        if credentials is None or not await self._client_is_valid(*credentials):
+            return INVALID_CLIENT
+        token = parse_token_form(body)
+        if token is None:
+            return INVALID_REQUEST
+        return await self._introspect(token)
+
+    async def _client_is_valid(self, client_id: str, secret: str) -> bool:
+        if not token_format.is_well_formed(secret, token_format.CLIENT_SECRET_PREFIX):
+            return False
+        expected = self.cache.get_client_digest(client_id)
+        if expected is None:
+            try:
+                parsed_id = uuid.UUID(client_id)
+            except ValueError:
+                return False
+            generation = self.cache.generation
+            expected = await self.store.find_client_secret_digest(parsed_id)
+            if expected is None:
+                return False
+            if client_id == str(parsed_id):  # cache only the canonical spelling
+                self.cache.put_client_digest(client_id, expected, generation=generation)
+        return hmac.compare_digest(expected, token_format.digest(secret))
+
+    async def _introspect(self, token: str) -> Answer:
         if len(token) > MAX_TOKEN_LENGTH or not token_format.is_well_formed(token):
-            return INACTIVE
-        record = await find_token(connection, token_format.digest(token))
-        if record is None or not record.is_active(now):
-            return INACTIVE
-        self.last_used.record(record.token_id, now)
-        return active_claims(record, issuer=self.issuer)
+            return ACTIVE_FALSE
+        digest = token_format.digest(token)
+        entry = self.cache.get_token(digest)
+        if entry is None:
+            generation = self.cache.generation
+            record = await self.store.find_token(digest)
+            if record is None:
+                return ACTIVE_FALSE
+            entry = self._cache_entry(record)
+            self.cache.put_token(digest, entry, generation=generation)
+        now = time.time()
+        if entry.body is None or (entry.expires_at is not None and now >= entry.expires_at):
+            return ACTIVE_FALSE
+        self.last_used.record(entry.token_id, now)
+        return Answer(200, entry.body)
+
+    def _cache_entry(self, record: TokenRecord) -> CachedToken:
+        usable = not record.revoked and record.integration_usable
+        body = None
+        if usable:
+            claims = active_claims(record, issuer=self.issuer)
+            body = json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()
+        return CachedToken(
+            body=body,
+            expires_at=record.expires_at.timestamp() if record.expires_at is not None else None,
+            token_id=record.token_id,
+            integration_id=record.integration_id,
+            stored_at=time.monotonic(),
+        )

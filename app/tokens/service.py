@@ -18,6 +18,7 @@ from app.audit.service import AuditAction, audit_service
 from app.db.base import utc_now
 from app.errors import Conflict, InvalidInput, NotFound
 from app.integrations.service import integration_service
+from app.introspection.invalidation import announce, token_key
 from app.tokens.models import AccessToken, ExpirationPolicy, RevocationReason, TokenStatus
 from app.tokens.repository import TokenRepository
 from app.tokens.schemas import Expiration, MassRevoke, MassRevokeResult, TokenIssue
@@ -118,6 +119,7 @@ class TokenService:
         await TokenRepository(session).update(
             token, {"revoked_at": now, "revocation_reason": RevocationReason.REVOKED}
         )
+        await announce(session, [token_key(token.token_digest)])
         await audit_service.record(
             session,
             actor=actor,
@@ -151,6 +153,7 @@ class TokenService:
             else:
                 result.already_inactive.append(token_id)
         await repository.revoke_ids(result.revoked, reason=RevocationReason.REVOKED, now=now)
+        await announce(session, [token_key(tokens[i].token_digest) for i in result.revoked])
         for token_id in result.revoked:
             token = tokens[token_id]
             await audit_service.record(
@@ -195,6 +198,7 @@ class TokenService:
         )
         if not won:
             raise Conflict("The token was revoked or regenerated concurrently.")
+        await announce(session, [token_key(old.token_digest)])
         await audit_service.record(
             session,
             actor=actor,

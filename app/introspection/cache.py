@@ -1,0 +1,122 @@
+"""The bounded in-process cache in front of the introspection lookups.
+
+It is only trusted while it can hear about every change: on PostgreSQL that means while
+the LISTEN connection is up (see ``invalidation.py``); on SQLite (one process) always.
+Every invalidation bumps ``generation``; a lookup that started before a bump does not
+store its (possibly stale) result, so a change racing with a cache fill cannot stick.
+A short TTL bounds the damage of anything missed.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+import weakref
+from dataclasses import dataclass
+
+# Every cache of this process, so a commit can invalidate all of them at once.
+_LOCAL_CACHES: weakref.WeakSet[IntrospectionCache] = weakref.WeakSet()
+
+
+@dataclass(slots=True)
+class CachedToken:
+    """What introspection answers for one token digest."""
+
+    body: bytes | None  # the active answer's JSON; None: inactive for good
+    expires_at: float | None  # epoch seconds after which the token is inactive
+    token_id: uuid.UUID
+    integration_id: uuid.UUID
+    stored_at: float  # monotonic
+
+
+class IntrospectionCache:
+    def __init__(self, *, max_entries: int, ttl_seconds: float, trusted: bool) -> None:
+        self.max_entries = max_entries
+        self.ttl_seconds = ttl_seconds
+        self.trusted = trusted
+        self.generation = 0
+        self._tokens: dict[bytes, CachedToken] = {}
+        self._by_integration: dict[uuid.UUID, set[bytes]] = {}
+        self._clients: dict[str, tuple[bytes, float]] = {}
+        _LOCAL_CACHES.add(self)
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    # --- tokens ----------------------------------------------------------------------
+
+    def get_token(self, digest: bytes) -> CachedToken | None:
+        if not self.trusted:
+            return None
+        entry = self._tokens.get(digest)
+        if entry is None or time.monotonic() - entry.stored_at > self.ttl_seconds:
+            return None
+        return entry
+
+    def put_token(self, digest: bytes, entry: CachedToken, *, generation: int) -> None:
+        if not self.trusted or generation != self.generation or self.max_entries <= 0:
+            return
+        self._drop_token(digest)
+        while len(self._tokens) >= self.max_entries:
+            self._drop_token(next(iter(self._tokens)))  # oldest first
+        self._tokens[digest] = entry
+        self._by_integration.setdefault(entry.integration_id, set()).add(digest)
+
+    def _drop_token(self, digest: bytes) -> None:
+        entry = self._tokens.pop(digest, None)
+        if entry is None:
+            return
+        siblings = self._by_integration.get(entry.integration_id)
+        if siblings is not None:
+            siblings.discard(digest)
+            if not siblings:
+                del self._by_integration[entry.integration_id]
+
+    # --- introspection clients ---------------------------------------------------------
+
+    def get_client_digest(self, client_id: str) -> bytes | None:
+        if not self.trusted:
+            return None
+        cached = self._clients.get(client_id)
+        if cached is None or time.monotonic() - cached[1] > self.ttl_seconds:
+            return None
+        return cached[0]
+
+    def put_client_digest(self, client_id: str, secret_digest: bytes, *, generation: int) -> None:
+        if self.trusted and generation == self.generation and len(self._clients) < 10_000:
+            self._clients[client_id] = (secret_digest, time.monotonic())
+
+    # --- invalidation ----------------------------------------------------------------
+
+    def invalidate_token(self, digest: bytes) -> None:
+        self.generation += 1
+        self._drop_token(digest)
+
+    def invalidate_integration(self, integration_id: uuid.UUID) -> None:
+        self.generation += 1
+        for digest in list(self._by_integration.get(integration_id, ())):
+            self._drop_token(digest)
+
+    def invalidate_client(self, client_id: str) -> None:
+        self.generation += 1
+        self._clients.pop(client_id, None)
+
+    def clear(self) -> None:
+        self.generation += 1
+        self._tokens.clear()
+        self._by_integration.clear()
+        self._clients.clear()
+
+    def distrust(self) -> None:
+        """Stop answering from memory (the invalidation feed is gone)."""
+        self.trusted = False
+        self.clear()
+
+    def trust_afresh(self) -> None:
+        """The feed is back: forget everything remembered before, then trust again."""
+        self.clear()
+        self.trusted = True
+
+
+def local_caches() -> list[IntrospectionCache]:
+    return list(_LOCAL_CACHES)
