@@ -76,7 +76,10 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
-        last_used = LastUsedRecorder(engine, interval=settings.last_used_flush_seconds)
+        store = await _introspection_store(settings, engine)
+        last_used = LastUsedRecorder(
+            store.write_last_used, interval=settings.last_used_flush_seconds
+        )
         # SQLite is one process: every change passes through it, so the cache can be
         # trusted at once. On PostgreSQL only once the invalidation listener is up.
         cache = IntrospectionCache(
@@ -84,7 +87,6 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             ttl_seconds=settings.introspection_cache_ttl_seconds,
             trusted=settings.is_sqlite,
         )
-        store = await _introspection_store(settings, engine)
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)

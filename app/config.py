@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     access_log: bool = True
     introspection_cache_size: int = Field(default=100_000, ge=0, le=10_000_000)
-    introspection_cache_ttl_seconds: float = Field(default=15.0, gt=0, le=3600)
+    introspection_cache_ttl_seconds: float = Field(default=60.0, gt=0, le=3600)
     introspection_pool_size: int = Field(default=10, ge=1, le=200)
 
     @field_validator("database_url")

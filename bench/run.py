@@ -45,6 +45,7 @@ SERVER_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0
 WORKERS = 2
 CONNECTIONS = 50
 DURATION_S = int(os.environ.get("BENCH_DURATION", "10"))
+WARMUP_S = 6
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 ROTATING_TOKENS = 10_000
 VISIBILITY_ROUNDS = int(os.environ.get("BENCH_VISIBILITY_ROUNDS", "200"))
@@ -115,7 +116,7 @@ def peak_rss_mb(pids: list[int]) -> list[float]:
 
 
 def measure(label: str, wrk: str, port: int, pids: list[int], env: dict[str, str]) -> Measurement:
-    wrk_once(wrk, port, env, 2)  # warm-up: connections, caches, code paths
+    wrk_once(wrk, port, env, WARMUP_S)  # warm-up: connections, caches, first last_used flush
     runs = [wrk_once(wrk, port, env, DURATION_S) for _ in range(RUNS)]
     result = Measurement(
         label=label,

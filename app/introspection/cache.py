@@ -9,6 +9,7 @@ A short TTL bounds the damage of anything missed.
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 import weakref
@@ -26,7 +27,7 @@ class CachedToken:
     expires_at: float | None  # epoch seconds after which the token is inactive
     token_id: uuid.UUID
     integration_id: uuid.UUID
-    stored_at: float  # monotonic
+    stored_at: float = 0.0  # monotonic; set by the cache
 
 
 class IntrospectionCache:
@@ -59,6 +60,9 @@ class IntrospectionCache:
         self._drop_token(digest)
         while len(self._tokens) >= self.max_entries:
             self._drop_token(next(iter(self._tokens)))  # oldest first
+        # Up to a fifth younger than now, so entries filled together do not all expire
+        # (and hit the database) together.
+        entry.stored_at = time.monotonic() - random.random() * self.ttl_seconds * 0.2
         self._tokens[digest] = entry
         self._by_integration.setdefault(entry.integration_id, set()).add(digest)
 

@@ -1,7 +1,8 @@
 """Batched ``last_used_at``: introspection must not write to the database per request.
 
-Uses are collected in memory and written in one statement per flush; a token is written
-at most once per ``interval`` seconds. The app's lifespan runs ``run_forever`` and calls
+Uses are collected in memory and handed to ``write`` (one statement per flush, see
+``IntrospectionStore.write_last_used``); a token is written at most once per ``interval``
+seconds. The app's lifespan runs ``run_forever`` and calls
 ``flush`` once more on shutdown.
 """
 
@@ -11,19 +12,17 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-
-from sqlalchemy import bindparam, update
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from app.tokens.models import AccessToken
 
 logger = logging.getLogger(__name__)
 
 
 class LastUsedRecorder:
-    def __init__(self, engine: AsyncEngine, *, interval: float) -> None:
-        self._engine = engine
+    def __init__(
+        self, write: Callable[[dict[uuid.UUID, datetime]], Awaitable[None]], *, interval: float
+    ) -> None:
+        self._write = write
         self._interval = interval
         self._pending: dict[uuid.UUID, float] = {}  # token id -> epoch seconds of last use
         # token id -> monotonic time of its last write; pruned every flush, so it holds
@@ -52,7 +51,7 @@ class LastUsedRecorder:
             if not batch:
                 return 0
             try:
-                await self._write(batch)
+                await self._write({k: datetime.fromtimestamp(v, UTC) for k, v in batch.items()})
             except Exception as exc:
                 # Keep the uses for the next attempt, unless newer ones arrived meanwhile.
                 for token_id, used_at in batch.items():
@@ -62,18 +61,6 @@ class LastUsedRecorder:
             for token_id in batch:
                 self._written_at[token_id] = now
             return len(batch)
-
-    async def _write(self, batch: dict[uuid.UUID, float]) -> None:
-        statement = (
-            update(AccessToken)
-            .where(AccessToken.id == bindparam("token_id"))
-            .values(last_used_at=bindparam("used_at"))
-        )
-        params = [
-            {"token_id": k, "used_at": datetime.fromtimestamp(v, UTC)} for k, v in batch.items()
-        ]
-        async with self._engine.begin() as connection:
-            await connection.execute(statement.execution_options(synchronize_session=False), params)
 
     async def run_forever(self) -> None:
         while True:

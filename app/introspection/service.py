@@ -21,7 +21,6 @@ from app.introspection.cache import CachedToken, IntrospectionCache
 from app.introspection.last_used import LastUsedRecorder
 from app.introspection.store import IntrospectionStore, TokenRecord
 
-MAX_TOKEN_LENGTH = 512
 MAX_FORM_BYTES = 4096
 
 
@@ -120,10 +119,10 @@ class Introspector:
         return await self._introspect(token)
 
     async def _client_is_valid(self, client_id: str, secret: str) -> bool:
-        if not token_format.is_well_formed(secret, token_format.CLIENT_SECRET_PREFIX):
-            return False
         expected = self.cache.get_client_digest(client_id)
         if expected is None:
+            if not token_format.is_well_formed(secret, token_format.CLIENT_SECRET_PREFIX):
+                return False
             try:
                 parsed_id = uuid.UUID(client_id)
             except ValueError:
@@ -137,11 +136,13 @@ class Introspector:
         return hmac.compare_digest(expected, token_format.digest(secret))
 
     async def _introspect(self, token: str) -> Answer:
-        if len(token) > MAX_TOKEN_LENGTH or not token_format.is_well_formed(token):
+        if len(token) != token_format.TOKEN_LENGTH:
             return ACTIVE_FALSE
         digest = token_format.digest(token)
-        entry = self.cache.get_token(digest)
+        entry = self.cache.get_token(digest)  # a cached token was well-formed when stored
         if entry is None:
+            if not token_format.is_well_formed(token):
+                return ACTIVE_FALSE
             generation = self.cache.generation
             record = await self.store.find_token(digest)
             if record is None:
@@ -165,5 +166,4 @@ class Introspector:
             expires_at=record.expires_at.timestamp() if record.expires_at is not None else None,
             token_id=record.token_id,
             integration_id=record.integration_id,
-            stored_at=time.monotonic(),
         )

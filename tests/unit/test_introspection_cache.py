@@ -12,7 +12,6 @@ def entry(integration_id: uuid.UUID | None = None) -> CachedToken:
         expires_at=None,
         token_id=uuid.uuid4(),
         integration_id=integration_id or uuid.uuid4(),
-        stored_at=1e18,  # far future: never stale within a test
     )
 
 
@@ -60,9 +59,7 @@ def test_untrusted_cache_neither_answers_nor_stores() -> None:
 
 def test_stale_entries_are_not_served() -> None:
     short = cache(ttl_seconds=0.0)
-    stale = entry()
-    stale.stored_at = 0.0
-    short.put_token(b"x" * 32, stale, generation=short.generation)
+    short.put_token(b"x" * 32, entry(), generation=short.generation)
     assert short.get_token(b"x" * 32) is None
 
 
