@@ -38,6 +38,9 @@ lint: install
 	$(BIN)/ruff check app tests migrations bench
 	$(BIN)/mypy app
 
+bench: install
+	$(BIN)/python -m bench.run
+
 openapi: install
 	$(BIN)/python -m app.openapi > openapi.yaml
 

@@ -15,6 +15,8 @@ import uuid
 import weakref
 from dataclasses import dataclass
 
+from app.introspection.answers import Answer
+
 # Every cache of this process, so a commit can invalidate all of them at once.
 _LOCAL_CACHES: weakref.WeakSet[IntrospectionCache] = weakref.WeakSet()
 
@@ -23,7 +25,7 @@ _LOCAL_CACHES: weakref.WeakSet[IntrospectionCache] = weakref.WeakSet()
 class CachedToken:
     """What introspection answers for one token digest."""
 
-    body: bytes | None  # the active answer's JSON; None: inactive for good
+    answer: Answer | None  # the active answer; None: inactive for good
     expires_at: float | None  # epoch seconds after which the token is inactive
     token_id: uuid.UUID
     integration_id: uuid.UUID
@@ -38,7 +40,8 @@ class IntrospectionCache:
         self.generation = 0
         self._tokens: dict[bytes, CachedToken] = {}
         self._by_integration: dict[uuid.UUID, set[bytes]] = {}
-        self._clients: dict[str, tuple[bytes, float]] = {}
+        # SHA-256 of a verified Authorization header -> (client id, stored at)
+        self._verified_callers: dict[bytes, tuple[str, float]] = {}
         _LOCAL_CACHES.add(self)
 
     def __len__(self) -> int:
@@ -78,17 +81,17 @@ class IntrospectionCache:
 
     # --- introspection clients ---------------------------------------------------------
 
-    def get_client_digest(self, client_id: str) -> bytes | None:
+    def is_verified_caller(self, header_digest: bytes) -> bool:
         if not self.trusted:
-            return None
-        cached = self._clients.get(client_id)
-        if cached is None or time.monotonic() - cached[1] > self.ttl_seconds:
-            return None
-        return cached[0]
+            return False
+        cached = self._verified_callers.get(header_digest)
+        return cached is not None and time.monotonic() - cached[1] <= self.ttl_seconds
 
-    def put_client_digest(self, client_id: str, secret_digest: bytes, *, generation: int) -> None:
-        if self.trusted and generation == self.generation and len(self._clients) < 10_000:
-            self._clients[client_id] = (secret_digest, time.monotonic())
+    def remember_verified_caller(
+        self, header_digest: bytes, client_id: str, *, generation: int
+    ) -> None:
+        if self.trusted and generation == self.generation and len(self._verified_callers) < 10_000:
+            self._verified_callers[header_digest] = (client_id, time.monotonic())
 
     # --- invalidation ----------------------------------------------------------------
 
@@ -103,13 +106,15 @@ class IntrospectionCache:
 
     def invalidate_client(self, client_id: str) -> None:
         self.generation += 1
-        self._clients.pop(client_id, None)
+        for header_digest, (cached_id, _) in list(self._verified_callers.items()):
+            if cached_id == client_id:
+                del self._verified_callers[header_digest]
 
     def clear(self) -> None:
         self.generation += 1
         self._tokens.clear()
         self._by_integration.clear()
-        self._clients.clear()
+        self._verified_callers.clear()
 
     def distrust(self) -> None:
         """Stop answering from memory (the invalidation feed is gone)."""

@@ -15,23 +15,13 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from app.introspection.answers import BODY_TOO_LARGE, UNAVAILABLE, Answer
 from app.introspection.schemas import IntrospectionResponse, OAuthError
-from app.introspection.service import (
-    BODY_TOO_LARGE,
-    MAX_FORM_BYTES,
-    UNAVAILABLE,
-    Answer,
-    Introspector,
-)
+from app.introspection.service import MAX_FORM_BYTES, Introspector
 
 logger = logging.getLogger(__name__)
 
 PATH = "/oauth2/introspect"
-_COMMON_HEADERS = [
-    (b"content-type", b"application/json"),
-    (b"cache-control", b"no-store"),
-    (b"pragma", b"no-cache"),
-]
 
 router = APIRouter(tags=["introspection"])
 
@@ -58,14 +48,15 @@ class IntrospectionEndpoint:
         if body is None:
             answer = BODY_TOO_LARGE
         else:
-            authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+            authorization = None
+            for name, value in scope["headers"]:
+                if name == b"authorization":
+                    authorization = value
+                    break
             answer = await answer_safely(self.app.state.introspector, authorization, body)
-        headers = [
-            *_COMMON_HEADERS,
-            (b"content-length", b"%d" % len(answer.body)),
-            *answer.extra_headers,
-        ]
-        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send(
+            {"type": "http.response.start", "status": answer.status, "headers": answer.headers}
+        )
         await send({"type": "http.response.body", "body": answer.body})
 
 
@@ -129,7 +120,11 @@ async def introspect(request: Request) -> Response:
             authorization.encode("latin-1") if authorization is not None else None,
             body,
         )
-    headers = {k.decode(): v.decode() for k, v in [*_COMMON_HEADERS[1:], *answer.extra_headers]}
+    headers = {
+        name.decode(): value.decode()
+        for name, value in answer.headers
+        if name not in (b"content-type", b"content-length")
+    }
     return Response(answer.body, answer.status, headers=headers, media_type="application/json")
 
 

@@ -9,35 +9,25 @@ pre-encoded JSON, so a cache hit allocates almost nothing.
 from __future__ import annotations
 
 import binascii
+import hashlib
 import hmac
 import json
 import time
 import uuid
-from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
 from app import token_format
+from app.introspection.answers import (
+    ACTIVE_FALSE,
+    INVALID_CLIENT,
+    INVALID_REQUEST,
+    Answer,
+)
 from app.introspection.cache import CachedToken, IntrospectionCache
 from app.introspection.last_used import LastUsedRecorder
 from app.introspection.store import IntrospectionStore, TokenRecord
 
 MAX_FORM_BYTES = 4096
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    status: int
-    body: bytes
-    extra_headers: tuple[tuple[bytes, bytes], ...] = ()
-
-
-ACTIVE_FALSE = Answer(200, b'{"active":false}')
-INVALID_CLIENT = Answer(
-    401, b'{"error":"invalid_client"}', ((b"www-authenticate", b'Basic realm="introspection"'),)
-)
-INVALID_REQUEST = Answer(400, b'{"error":"invalid_request"}')
-BODY_TOO_LARGE = Answer(413, b'{"error":"invalid_request"}')
-UNAVAILABLE = Answer(503, b'{"error":"temporarily_unavailable"}', ((b"retry-after", b"1"),))
 
 
 def parse_basic_credentials(header: bytes | None) -> tuple[str, str] | None:
@@ -110,30 +100,35 @@ class Introspector:
 
     async def answer(self, authorization: bytes | None, body: bytes) -> Answer:
         """The whole RFC 7662 exchange. Store errors propagate: the caller answers 503."""
-        credentials = parse_basic_credentials(authorization)
-        if credentials is None or not await self._client_is_valid(*credentials):
+        if authorization is None or not await self._caller_is_valid(authorization):
             return INVALID_CLIENT
         token = parse_token_form(body)
         if token is None:
             return INVALID_REQUEST
         return await self._introspect(token)
 
-    async def _client_is_valid(self, client_id: str, secret: str) -> bool:
-        expected = self.cache.get_client_digest(client_id)
-        if expected is None:
-            if not token_format.is_well_formed(secret, token_format.CLIENT_SECRET_PREFIX):
-                return False
-            try:
-                parsed_id = uuid.UUID(client_id)
-            except ValueError:
-                return False
-            generation = self.cache.generation
-            expected = await self.store.find_client_secret_digest(parsed_id)
-            if expected is None:
-                return False
-            if client_id == str(parsed_id):  # cache only the canonical spelling
-                self.cache.put_client_digest(client_id, expected, generation=generation)
-        return hmac.compare_digest(expected, token_format.digest(secret))
+    async def _caller_is_valid(self, authorization: bytes) -> bool:
+        # A header verified before is recognised by its digest alone: no base64, no
+        # parsing, no secret kept in memory.
+        header_digest = hashlib.sha256(authorization).digest()
+        if self.cache.is_verified_caller(header_digest):
+            return True
+        credentials = parse_basic_credentials(authorization)
+        if credentials is None:
+            return False
+        client_id, secret = credentials
+        if not token_format.is_well_formed(secret, token_format.CLIENT_SECRET_PREFIX):
+            return False
+        try:
+            parsed_id = uuid.UUID(client_id)
+        except ValueError:
+            return False
+        generation = self.cache.generation
+        expected = await self.store.find_client_secret_digest(parsed_id)
+        if expected is None or not hmac.compare_digest(expected, token_format.digest(secret)):
+            return False
+        self.cache.remember_verified_caller(header_digest, str(parsed_id), generation=generation)
+        return True
 
     async def _introspect(self, token: str) -> Answer:
         if len(token) != token_format.TOKEN_LENGTH:
@@ -150,19 +145,20 @@ class Introspector:
             entry = self._cache_entry(record)
             self.cache.put_token(digest, entry, generation=generation)
         now = time.time()
-        if entry.body is None or (entry.expires_at is not None and now >= entry.expires_at):
+        if entry.answer is None or (entry.expires_at is not None and now >= entry.expires_at):
             return ACTIVE_FALSE
         self.last_used.record(entry.token_id, now)
-        return Answer(200, entry.body)
+        return entry.answer
 
     def _cache_entry(self, record: TokenRecord) -> CachedToken:
-        usable = not record.revoked and record.integration_usable
-        body = None
-        if usable:
+        answer = None
+        if not record.revoked and record.integration_usable:
             claims = active_claims(record, issuer=self.issuer)
-            body = json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()
+            answer = Answer(
+                200, json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()
+            )
         return CachedToken(
-            body=body,
+            answer=answer,
             expires_at=record.expires_at.timestamp() if record.expires_at is not None else None,
             token_id=record.token_id,
             integration_id=record.integration_id,

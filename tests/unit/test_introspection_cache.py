@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import uuid
 
+from app.introspection.answers import Answer
 from app.introspection.cache import CachedToken, IntrospectionCache
 from app.introspection.invalidation import _payloads, apply, integration_key, token_key
 
 
 def entry(integration_id: uuid.UUID | None = None) -> CachedToken:
     return CachedToken(
-        body=b"{}",
+        answer=Answer(200, b"{}"),
         expires_at=None,
         token_id=uuid.uuid4(),
         integration_id=integration_id or uuid.uuid4(),
