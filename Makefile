@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 
-.PHONY: install run migrate test test-sqlite test-postgres lint openapi bench clean
+.PHONY: install system-deps run migrate test test-sqlite test-postgres lint openapi bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# nginx is needed by tests/deploy (the shipped gateway example, run for real).
+system-deps:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+	  command -v apt-get >/dev/null 2>&1 && { \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx >/dev/null 2>&1 || { \
+	      apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx >/dev/null; }; }; } || \
+	  echo "nginx is not installed and could not be: tests/deploy will be skipped (fail under CI=true)"
+
 migrate: install
 	$(BIN)/python -m app migrate
 
@@ -26,7 +34,7 @@ run: migrate
 	@echo "serving on http://$(HOST):$(PORT) (OpenAPI docs at http://$(HOST):$(PORT)/docs)"
 	$(BIN)/python -m app serve --host $(HOST) --port $(PORT)
 
-test: install test-sqlite test-postgres
+test: install system-deps test-sqlite test-postgres
 
 test-sqlite: install
 	TEST_DATABASE=sqlite $(BIN)/pytest $(PYTEST_ARGS)

@@ -24,10 +24,11 @@ from app.config import Settings, get_settings
 from app.db.session import create_engine, create_sessionmaker
 from app.errors import install_problem_handlers
 from app.integrations import endpoints as integration_endpoints
-from app.introspection import client_endpoints
+from app.introspection import client_endpoints, forward_auth
 from app.introspection import endpoints as introspection_endpoints
 from app.introspection.cache import IntrospectionCache
 from app.introspection.endpoints import IntrospectionEndpoint
+from app.introspection.forward_auth import ForwardAuthEndpoint
 from app.introspection.invalidation import InvalidationListener
 from app.introspection.last_used import LastUsedRecorder
 from app.introspection.service import Introspector
@@ -47,11 +48,15 @@ class ServiceApp(FastAPI):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.fast_paths: dict[str, ASGIApp] = {}
+        # (method, path) -> handler; method None: every method of that path.
+        self.fast_routes: dict[tuple[str | None, str], ASGIApp] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            handler = self.fast_paths.get(scope["path"])
+        if scope["type"] == "http" and self.fast_routes:
+            path = scope["path"]
+            handler = self.fast_routes.get((scope["method"], path)) or self.fast_routes.get(
+                (None, path)
+            )
             if handler is not None:
                 await handler(scope, receive, send)
                 return
@@ -155,7 +160,9 @@ def _build(settings: Settings, *, management: bool, introspection: bool) -> Fast
     app.include_router(health.router)
     if introspection:
         app.include_router(introspection_endpoints.router)
-        app.fast_paths[introspection_endpoints.PATH] = IntrospectionEndpoint(app)
+        app.include_router(forward_auth.router)
+        app.fast_routes[("POST", introspection_endpoints.PATH)] = IntrospectionEndpoint(app)
+        app.fast_routes[(None, forward_auth.PATH)] = ForwardAuthEndpoint(app)
     if management:
         app.include_router(_management_router())
         install_problem_handlers(app)

@@ -105,7 +105,12 @@ class Introspector:
         token = parse_token_form(body)
         if token is None:
             return INVALID_REQUEST
-        return await self._introspect(token)
+        entry = await self.active_token(token)
+        return ACTIVE_FALSE if entry is None else entry.answer or ACTIVE_FALSE
+
+    async def caller_is_valid(self, authorization: bytes | None) -> bool:
+        """Whether ``authorization`` holds the Basic credentials of a live introspection client."""
+        return authorization is not None and await self._caller_is_valid(authorization)
 
     async def _caller_is_valid(self, authorization: bytes) -> bool:
         # A header verified before is recognised by its digest alone: no base64, no
@@ -130,25 +135,26 @@ class Introspector:
         self.cache.remember_verified_caller(header_digest, str(parsed_id), generation=generation)
         return True
 
-    async def _introspect(self, token: str) -> Answer:
+    async def active_token(self, token: str) -> CachedToken | None:
+        """The token's entry if it is active now (and its use is recorded), else None."""
         if len(token) != token_format.TOKEN_LENGTH:
-            return ACTIVE_FALSE
+            return None
         digest = token_format.digest(token)
         entry = self.cache.get_token(digest)  # a cached token was well-formed when stored
         if entry is None:
             if not token_format.is_well_formed(token):
-                return ACTIVE_FALSE
+                return None
             generation = self.cache.generation
             record = await self.store.find_token(digest)
             if record is None:
-                return ACTIVE_FALSE
+                return None
             entry = self._cache_entry(record)
             self.cache.put_token(digest, entry, generation=generation)
         now = time.time()
         if entry.answer is None or (entry.expires_at is not None and now >= entry.expires_at):
-            return ACTIVE_FALSE
+            return None
         self.last_used.record(entry.token_id, now)
-        return entry.answer
+        return entry
 
     def _cache_entry(self, record: TokenRecord) -> CachedToken:
         answer = None

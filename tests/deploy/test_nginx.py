@@ -1,0 +1,222 @@
+"""The shipped nginx example, run for real: nginx auth_request -> forward-auth -> upstream.
+
+nginx is rendered from deploy/nginx/global-api.conf.template (as the official image would),
+in front of a tiny upstream that echoes the headers it received and of the real service.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from string import Template
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.fixtures.server import ROOT, HttpClient, free_port, run_cli, uvicorn_server
+
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+if NGINX is None and os.environ.get("CI") == "true":
+    raise RuntimeError("nginx is required in CI (make test installs it with apt-get)")
+pytestmark = [
+    pytest.mark.process,
+    pytest.mark.skipif(NGINX is None, reason="nginx is not installed (make test installs it)"),
+]
+
+PASSWORD = "nginx-test-password"
+
+
+class EchoHeaders(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = json.dumps({k.lower(): v for k, v in self.headers.items()}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), EchoHeaders)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def service(database_url: str) -> Iterator[dict[str, Any]]:
+    """The real service (all components), an admin session and gateway credentials."""
+    env = {**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "test"}
+    username = f"nginx-{uuid.uuid4().hex[:8]}"
+    run_cli(env, "create-admin", username, "--password-stdin", stdin=PASSWORD + "\n")
+    with uvicorn_server(env) as server:
+        http = HttpClient(server.port)
+        status, login = http.form(
+            "/api/v1/auth/token", urlencode({"username": username, "password": PASSWORD}), {}
+        )
+        assert status == 200, login
+        yield {
+            "port": server.port,
+            "http": http,
+            "admin": {"Authorization": f"Bearer {login['access_token']}"},
+        }
+        http.close()
+
+
+@pytest.fixture(scope="module")
+def nginx(
+    tmp_path_factory: pytest.TempPathFactory, service: dict[str, Any], upstream: int
+) -> Iterator[int]:
+    http, admin = service["http"], service["admin"]
+    status, client = http.json("POST", "/api/v1/introspection-clients", {"name": "nginx"}, admin)
+    assert status == 201, client
+    credentials = base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode())
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("nginx")
+    template = (ROOT / "deploy/nginx/global-api.conf.template").read_text()
+    # Like the image's envsubst: only these variables; nginx's own $variables stay.
+    site = Template(template).safe_substitute(
+        INTROSPECTION_UPSTREAM=f"127.0.0.1:{service['port']}",
+        GLOBAL_API_UPSTREAM=f"127.0.0.1:{upstream}",
+        GATEWAY_BASIC_CREDENTIALS=credentials.decode(),
+        LISTEN_PORT=f"127.0.0.1:{port}",
+    )
+    assert "${" not in site, "a template variable was left unset"
+    (workdir / "site.conf").write_text(site)
+    (workdir / "nginx.conf").write_text(
+        f"""
+worker_processes 1;
+pid {workdir}/nginx.pid;
+error_log {workdir}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {workdir}/body;
+    proxy_temp_path {workdir}/proxy;
+    fastcgi_temp_path {workdir}/fastcgi;
+    uwsgi_temp_path {workdir}/uwsgi;
+    scgi_temp_path {workdir}/scgi;
+    include {workdir}/site.conf;
+}}
+"""
+    )
+    assert NGINX is not None
+    process = subprocess.Popen(
+        [NGINX, "-p", str(workdir), "-c", str(workdir / "nginx.conf"), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_for_port(process, port)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _wait_for_port(process: subprocess.Popen[bytes], port: int) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"nginx exited: {process.stderr.read() if process.stderr else b''!r}"
+            )
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+        except urllib.error.HTTPError:
+            return  # nginx answers (401: no token), so it is up
+        except OSError:
+            time.sleep(0.05)
+            continue
+        return
+    raise RuntimeError("nginx did not start")
+
+
+def through_nginx(
+    port: int, token: str | None, extra: dict[str, str] | None = None
+) -> tuple[int, Any, dict[str, str]]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/orders", headers=extra or {})
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read()), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, None, dict(error.headers)
+
+
+def issue(service: dict[str, Any], **policy: Any) -> tuple[str, dict[str, Any]]:
+    http, admin = service["http"], service["admin"]
+    status, integration = http.json(
+        "POST",
+        "/api/v1/integrations",
+        {"name": f"nginx-{uuid.uuid4().hex[:6]}", "notification_email": "ops@example.com"},
+        admin,
+    )
+    assert status == 201, integration
+    status, issued = http.json(
+        "POST",
+        f"/api/v1/integrations/{integration['id']}/tokens",
+        {"name": "gateway test", "expiration_policy": "never", **policy},
+        admin,
+    )
+    assert status == 201, issued
+    return issued["secret"], issued["token"]
+
+
+def test_active_token_reaches_upstream_with_identity_but_without_gateway_credential(
+    nginx: int, service: dict[str, Any]
+) -> None:
+    secret, token = issue(service)
+    status, seen, _ = through_nginx(
+        nginx, secret, {"X-Integration-Id": "spoofed", "X-Gateway-Authorization": "Basic c3Bvb2Y="}
+    )
+    assert status == 200
+    assert seen["x-integration-id"] == token["integration_id"]
+    assert seen["x-token-id"] == token["id"]
+    assert seen["x-merchant-scope"] == "all"
+    assert "x-gateway-authorization" not in seen
+    assert "x-token-expires-at" not in seen or seen["x-token-expires-at"] == ""
+
+
+def test_revoked_token_is_stopped_at_the_gateway(nginx: int, service: dict[str, Any]) -> None:
+    secret, token = issue(service)
+    assert through_nginx(nginx, secret)[0] == 200
+    url = f"/api/v1/integrations/{token['integration_id']}/tokens/{token['id']}/revoke"
+    assert service["http"].request("POST", url, headers=service["admin"])[0] == 200
+    status, seen, headers = through_nginx(nginx, secret)
+    assert status == 401
+    assert seen is None
+    assert headers.get("WWW-Authenticate") == 'Bearer error="invalid_token"'
+
+
+def test_expired_token_is_stopped_at_the_gateway(nginx: int, service: dict[str, Any]) -> None:
+    expires_at = datetime.now(UTC) + timedelta(seconds=1.5)
+    secret, _ = issue(service, expiration_policy="custom", expires_at=expires_at.isoformat())
+    time.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()) + 0.2)
+    assert through_nginx(nginx, secret)[0] == 401
+
+
+@pytest.mark.parametrize("token", [None, "ssg_unknown", "not-a-token"])
+def test_missing_or_unknown_token_is_401(nginx: int, token: str | None) -> None:
+    status, seen, _ = through_nginx(nginx, token)
+    assert status == 401
+    assert seen is None
