@@ -15,14 +15,15 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import health
+from app import health, metrics
 from app.audit import endpoints as audit_endpoints
 from app.auth import endpoints as auth_endpoints
 from app.config import Settings, get_settings
 from app.db.session import create_engine, create_sessionmaker
-from app.errors import install_problem_handlers
+from app.errors import PROBLEM_RESPONSES, install_problem_handlers
 from app.integrations import endpoints as integration_endpoints
 from app.introspection import client_endpoints, forward_auth
 from app.introspection import endpoints as introspection_endpoints
@@ -33,7 +34,10 @@ from app.introspection.invalidation import InvalidationListener
 from app.introspection.last_used import LastUsedRecorder
 from app.introspection.service import Introspector
 from app.introspection.store import IntrospectionStore, PostgresStore, SqlAlchemyStore, asyncpg_dsn
+from app.leaks import endpoints as leak_endpoints
+from app.logs import RequestContext
 from app.middleware import BodySizeLimit
+from app.notifications.tasks import start_notification_tasks
 from app.tokens import endpoints as token_endpoints
 
 API_PREFIX = "/api/v1"
@@ -77,7 +81,15 @@ async def _introspection_store(settings: Settings, engine: AsyncEngine) -> Intro
     )
 
 
-def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+def _connections_in_use(engine: AsyncEngine, store: IntrospectionStore) -> dict[str, int]:
+    pool = engine.pool
+    checked_out = pool.checkedout() if isinstance(pool, QueuePool) else 0
+    return {"management": checked_out, "introspection": store.connections_in_use()}
+
+
+def _lifespan(
+    settings: Settings, *, notifications: bool = False
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
@@ -98,14 +110,25 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         app.state.last_used = last_used
         app.state.introspection_cache = cache
         app.state.introspector = Introspector(
-            store=store, cache=cache, issuer=settings.issuer, last_used=last_used
+            store=store,
+            cache=cache,
+            issuer=settings.issuer,
+            last_used=last_used,
+            client_max_failures=settings.client_auth_failures_per_address,
         )
-        tasks = [asyncio.create_task(last_used.run_forever(), name="last-used-flusher")]
+        tasks = [
+            asyncio.create_task(last_used.run_forever(), name="last-used-flusher"),
+            asyncio.create_task(
+                metrics.fold_forever(lambda: _connections_in_use(engine, store)), name="metrics"
+            ),
+        ]
         app.state.invalidation_listener = None
         if not settings.is_sqlite:
             listener = InvalidationListener(asyncpg_dsn(settings.database_url), cache)
             app.state.invalidation_listener = listener
             tasks.append(asyncio.create_task(listener.run_forever(), name="invalidation-listener"))
+        if notifications:  # management only: the introspection component sends no mail
+            tasks.extend(start_notification_tasks(settings, app.state.sessionmaker))
         try:
             yield
         finally:
@@ -119,27 +142,29 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
 
 
 def _management_router() -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX)
+    router = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
     for module in (
         auth_endpoints,
         integration_endpoints,
         token_endpoints,
         client_endpoints,
         audit_endpoints,
+        leak_endpoints,
     ):
         router.include_router(module.router)
     return router
 
 
-def _base_app(settings: Settings, *, with_docs: bool) -> ServiceApp:
+def _base_app(settings: Settings, *, with_docs: bool, notifications: bool = False) -> ServiceApp:
     return ServiceApp(
         title="Global Integrations service",
         version="1.0.0",
         description="Custom global integrations, their access tokens, and RFC 7662 introspection.",
-        lifespan=_lifespan(settings),
+        lifespan=_lifespan(settings, notifications=notifications),
         docs_url="/docs" if with_docs else None,
         redoc_url=None,
         openapi_url="/openapi.json" if with_docs else None,
+        debug=settings.debug,
     )
 
 
@@ -156,8 +181,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _build(settings: Settings, *, management: bool, introspection: bool) -> FastAPI:
-    app = _base_app(settings, with_docs=management)
+    app = _base_app(settings, with_docs=management, notifications=management)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     if introspection:
         app.include_router(introspection_endpoints.router)
         app.include_router(forward_auth.router)
@@ -176,4 +202,6 @@ def _build(settings: Settings, *, management: bool, introspection: bool) -> Fast
             )
     max_body = settings.max_body_bytes if management else INTROSPECTION_MAX_BODY_BYTES
     app.add_middleware(BodySizeLimit, max_bytes=max_body)
+    app.add_middleware(metrics.RequestMetrics)
+    app.add_middleware(RequestContext, access_log=settings.access_log)
     return app

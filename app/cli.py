@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -21,6 +23,7 @@ from app.config import get_settings
 from app.db.session import begin_write, commit, create_engine, create_sessionmaker
 from app.errors import ServiceError
 from app.introspection.clients import introspection_client_service
+from app.logs import logging_config
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI_ACTOR = "cli"
@@ -115,6 +118,8 @@ def serve(host: str, port: int, workers: int, component: str) -> None:
     import uvicorn
 
     settings = get_settings()
+    if workers > 1:
+        _use_multiprocess_metrics()
     if settings.is_sqlite and workers > 1:
         raise SystemExit(
             "error: the embedded SQLite database supports one worker; use PostgreSQL for more"
@@ -127,10 +132,22 @@ def serve(host: str, port: int, workers: int, component: str) -> None:
         workers=workers,
         proxy_headers=False,
         server_header=False,
+        http="app.server:BoundedHttpToolsProtocol",  # request line and headers bounded
         timeout_graceful_shutdown=20,
         log_level=settings.log_level.lower(),
-        access_log=settings.access_log,
+        log_config=logging_config(level=settings.log_level, json_lines=settings.json_logs),
+        access_log=False,  # app.logs.RequestContext writes access lines, without query strings
     )
+
+
+def _use_multiprocess_metrics() -> None:
+    """Workers are processes: let each write its metrics where a scrape of any can read all."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gi-metrics-")
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):  # samples of a previous run
+        stale.unlink()
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "integrations.db"
@@ -41,11 +41,30 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     cors_origins: list[str] = Field(default_factory=list)
     last_used_flush_seconds: float = Field(default=60.0, gt=0, le=3600)
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "debug", "info", "warning", "error"] = (
+        "INFO"
+    )
+    log_format: Literal["json", "console"] | None = None  # None: json in production
     access_log: bool = True
+    debug: bool = False
     introspection_cache_size: int = Field(default=100_000, ge=0, le=10_000_000)
     introspection_cache_ttl_seconds: float = Field(default=60.0, gt=0, le=3600)
     introspection_pool_size: int = Field(default=10, ge=1, le=200)
+    # Failed authentications before 429 (logins: per 15 minutes; introspection clients:
+    # per minute). See the README's "Security model".
+    login_failures_per_username: int = Field(default=10, ge=1, le=10_000)
+    login_failures_per_address: int = Field(default=30, ge=1, le=1_000_000)
+    client_auth_failures_per_address: int = Field(default=20, ge=1, le=1_000_000)
+    # Notification emails (app/notifications). No SMTP_HOST: logged in development, else queued.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    mail_from: str = "Global Integrations <integrations@localhost>"
+    notification_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
+    notification_scan_seconds: float = Field(default=3600.0, gt=0, le=7 * 24 * 3600)
 
     @field_validator("database_url")
     @classmethod
@@ -56,6 +75,12 @@ class Settings(BaseSettings):
         return url
 
     @model_validator(mode="after")
+    def _smtp_credentials_in_pairs(self) -> Settings:
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            raise ValueError("SMTP_USERNAME and SMTP_PASSWORD must be set together")
+        return self
+
+    @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.environment != "production":
             return self
@@ -63,7 +88,15 @@ class Settings(BaseSettings):
             raise ValueError("ENVIRONMENT=production requires a PostgreSQL DATABASE_URL")
         if "issuer" not in self.model_fields_set:
             raise ValueError("ENVIRONMENT=production requires ISSUER (the URL the gateway trusts)")
+        if self.debug:
+            raise ValueError("DEBUG must be off in production: it shows tracebacks to callers")
         return self
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_format == "json" or (
+            self.log_format is None and self.environment == "production"
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -6,6 +6,7 @@ FastAPI. Introspection does not use this module: it keeps the OAuth error format
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
@@ -14,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -85,6 +87,14 @@ class PayloadTooLarge(ServiceError):
     title = "Payload too large"
 
 
+class TooManyRequests(ServiceError):
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
 class ServiceUnavailable(ServiceError):
     status = 503
     title = "Service unavailable"
@@ -97,6 +107,66 @@ _HTTP_TITLES = {
     404: NotFound.title,
     405: "Method not allowed",
     413: PayloadTooLarge.title,
+}
+
+# --- OpenAPI: the problems management operations answer --------------------------------
+
+PROBLEM_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Problem": {
+        "title": "Problem",
+        "description": "RFC 9457 problem details.",
+        "type": "object",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer", "minimum": 400, "maximum": 599},
+            "detail": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "description": "Validation failures: where, and what is wrong.",
+                "items": {"$ref": "#/components/schemas/ProblemError"},
+            },
+        },
+    },
+    "ProblemError": {
+        "title": "ProblemError",
+        "type": "object",
+        "required": ["loc", "msg"],
+        "properties": {
+            "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+            "msg": {"type": "string"},
+        },
+    },
+}
+
+
+def documented_problem(description: str, **headers: str) -> dict[str, Any]:
+    """An OpenAPI response with a problem+json body (and the headers it always carries)."""
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    if headers:
+        response["headers"] = {
+            name: {"description": text, "required": True, "schema": {"type": "string"}}
+            for name, text in headers.items()
+        }
+    return response
+
+
+# Applied to the whole management router; a route may add (or describe better) its own.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: documented_problem("The request cannot be parsed"),
+    401: documented_problem("No valid session", **{"WWW-Authenticate": "Bearer"}),
+    403: documented_problem("The caller's role may not do this"),
+    404: documented_problem("Unknown, or not reachable through the given parent"),
+    409: documented_problem("Conflicts with the current state"),
+    413: documented_problem("The request body is too large"),
+    422: documented_problem("The input is not valid"),
+    503: documented_problem(
+        "The database is not answering", **{"Retry-After": "Seconds to wait before retrying"}
+    ),
 }
 
 
@@ -150,11 +220,35 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     title = _HTTP_TITLES.get(exc.status_code) or HTTPStatus(exc.status_code).phrase
     detail = exc.detail if isinstance(exc.detail, str) else title
-    return problem_response(exc.status_code, title, detail, headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+    return problem_response(exc.status_code, title, detail, headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of the path: Starlette's 405 names only those of its first route.
+
+    The path is the first route template that matches (``.../tokens/revoke``, not
+    ``.../tokens/{token_id}``); the methods are those of every documented route of that
+    template (a hidden route there only refuses methods with 405).
+    """
+    path = request.scope["path"]
+    template: str | None = None
+    documented: set[str] = set()
+    hidden: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        regex = getattr(route, "path_regex", None)
+        if template is None and regex is not None and regex.match(path):
+            template = route.path_format
+        if template is not None and route.path_format == template and route.methods:
+            in_schema = getattr(route, "include_in_schema", False)
+            (documented if in_schema else hidden).update(route.methods)
+    return ", ".join(sorted(documented or hidden))
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
@@ -189,7 +283,23 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _document_problem_schemas(app: FastAPI) -> None:
+    """Add the ``Problem`` schemas that ``PROBLEM_RESPONSES`` refer to to the app's OpenAPI."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(copy.deepcopy(PROBLEM_SCHEMAS))
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_problem_handlers(app: FastAPI) -> None:
+    _document_problem_schemas(app)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 ItemT = TypeVar("ItemT")
 
@@ -14,10 +14,30 @@ MAX_PAGE_SIZE = 500
 # PostgreSQL text cannot hold NUL: refuse it as bad input instead of failing in the driver.
 NO_NUL = r"^[^\x00]*$"
 
+# No control characters in names: they end up in mail subjects, log lines and headers.
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
+
 # The name of an integration, a token or an introspection client.
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=NO_CONTROL_CHARACTERS
+    ),
 ]
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def omittable(**constraints: Any) -> Any:
+    """A field that may be left out but, when sent, must not be null.
+
+    Use with a ``T | SkipJsonSchema[None]`` annotation: the schema then shows only ``T``
+    (no null, no ``default: null``), which is exactly what the API accepts; the model
+    refuses explicit nulls (see ``InputSchema``).
+    """
+    return Field(default=None, json_schema_extra=_no_default, **constraints)
 
 
 class Schema(BaseModel):
@@ -25,9 +45,20 @@ class Schema(BaseModel):
 
 
 class InputSchema(BaseModel):
-    """Request bodies: unknown fields are refused instead of silently ignored."""
+    """Request bodies: unknown fields are refused instead of silently ignored.
+
+    Fields declared with ``omittable()`` may be left out but not sent as null.
+    """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="after")
+    def _no_explicit_nulls(self) -> Self:
+        for name in self.model_fields_set:
+            field = type(self).model_fields[name]
+            if getattr(self, name) is None and field.json_schema_extra is _no_default:
+                raise ValueError(f"{name} may be omitted but not null")
+        return self
 
 
 class Page(BaseModel, Generic[ItemT]):

@@ -32,6 +32,13 @@ CLIENT_SECRET_PREFIX = "ssc_"
 TOKEN_LENGTH = len(ACCESS_TOKEN_PREFIX) + RANDOM_LENGTH + CHECKSUM_LENGTH
 
 _BODY_PATTERN = re.compile(f"[0-9A-Za-z]{{{RANDOM_LENGTH + CHECKSUM_LENGTH}}}")
+_SECRET_IN_TEXT = re.compile(
+    "({})[0-9A-Za-z]{{8,}}".format(
+        "|".join(
+            re.escape(p) for p in (ACCESS_TOKEN_PREFIX, SESSION_TOKEN_PREFIX, CLIENT_SECRET_PREFIX)
+        )
+    )
+)
 
 
 def _base62(number: int, width: int) -> str:
@@ -76,3 +83,12 @@ def hint(token: str) -> str:
     """A recognisable, non-secret abbreviation, e.g. ``ssg_Ab12…9xYz``."""
     prefix_end = token.index("_") + 1
     return f"{token[: prefix_end + 4]}…{token[-4:]}"
+
+
+def redact(text: str) -> str:
+    """``text`` with anything shaped like one of our secrets cut down to its prefix.
+
+    For log lines that quote what a client sent (a path, a header): a client may put a
+    secret where it does not belong.
+    """
+    return _SECRET_IN_TEXT.sub(r"\1[redacted]", text)

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from app.apps import create_app
 from app.auth.models import Role
 from app.auth.service import auth_service
+from app.auth.throttle import login_throttle
 from app.config import Settings
 from app.db.session import begin_write
 from app.introspection.clients import introspection_client_service
@@ -75,6 +76,8 @@ async def _clean_tables(app: FastAPI) -> None:
     await app.state.last_used.flush()  # uses recorded by the previous test
     await clear_tables(app.state.engine, PER_TEST_TABLES)
     app.state.introspection_cache.clear()  # TRUNCATE announces nothing
+    login_throttle(app).clear()  # failed logins of earlier tests (one client address)
+    app.state.introspector.throttle.clear()
 
 
 @pytest.fixture

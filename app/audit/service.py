@@ -22,6 +22,7 @@ class AuditAction:
     TOKEN_ISSUED = "token.issued"
     TOKEN_REVOKED = "token.revoked"
     TOKEN_REGENERATED = "token.regenerated"
+    LEAKED_TOKENS_REPORTED = "leaked_tokens.reported"
     INTROSPECTION_CLIENT_CREATED = "introspection_client.created"
     INTROSPECTION_CLIENT_REVOKED = "introspection_client.revoked"
     ADMIN_CREATED = "admin.created"

@@ -8,9 +8,10 @@ from fastapi.responses import JSONResponse
 
 from app.auth.dependencies import AdminRead
 from app.auth.schemas import MeOut, TokenResponse
-from app.auth.service import auth_service
+from app.auth.service import auth_service, normalise_username
+from app.auth.throttle import login_throttle
 from app.db.session import SessionDep
-from app.errors import Unauthorized, render
+from app.errors import TooManyRequests, Unauthorized, documented_problem, render
 from app.http import forbid_caching
 from app.schemas import NO_NUL
 
@@ -34,19 +35,46 @@ class LoginForm:
 @router.post(
     "/token",
     response_model=TokenResponse,
-    responses={401: {"description": "Wrong username or password"}},
+    responses={
+        401: documented_problem("Wrong username or password", **{"WWW-Authenticate": "Bearer"}),
+        429: documented_problem(
+            "Too many failed logins for this username or from this address; the password "
+            "was not checked",
+            **{"Retry-After": "Seconds until a login may be tried again"},
+        ),
+    },
 )
 async def login(
     request: Request, session: SessionDep, form: Annotated[LoginForm, Depends()]
 ) -> TokenResponse | JSONResponse:
-    """Log in with username and password; returns a bearer session token."""
+    """Log in with username and password; returns a bearer session token.
+
+    Repeated failures for one username, or from one client address, are throttled: 429
+    with Retry-After, whether or not the password would have been right.
+    """
     ttl = timedelta(seconds=request.app.state.settings.session_ttl_seconds)
-    issued = await auth_service.login(
-        session, username=form.username, password=form.password, ttl=ttl
-    )
+    throttle = login_throttle(request.app)
+    username = normalise_username(form.username)
+    address = request.client.host if request.client else "unknown"
+    retry_after = throttle.retry_after(username, address)
+    if retry_after:
+        # Returned, not raised, so that the audit event is committed.
+        await auth_service.record_throttled_login(session, username=username)
+        return render(
+            TooManyRequests("Too many failed logins; try again later.", retry_after=retry_after)
+        )
+    throttle.attempt(username, address)
+    try:
+        issued = await auth_service.login(
+            session, username=form.username, password=form.password, ttl=ttl
+        )
+    except BaseException:
+        throttle.abandoned(username, address)
+        raise
     if issued is None:
         # Returned, not raised, so the failed-login audit event is committed.
         return render(Unauthorized("Wrong username or password."))
+    throttle.succeeded(username, address)
     response = JSONResponse(
         TokenResponse(access_token=issued.secret, expires_in=int(ttl.total_seconds())).model_dump()
     )

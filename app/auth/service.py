@@ -107,6 +107,16 @@ class AuthService:
         await session.flush()
         return IssuedSession(secret=secret, expires_at=expires_at)
 
+    async def record_throttled_login(self, session: AsyncSession, *, username: str) -> None:
+        """A login refused unchecked because of too many failures (audited as a failure)."""
+        username = normalise_username(username)[:150]
+        await audit_service.record(
+            session,
+            actor=f"anonymous:{username}",
+            action=AuditAction.AUTH_LOGIN_FAILED,
+            details={"username": username, "throttled": True},
+        )
+
     async def resolve(self, session: AsyncSession, secret: str) -> Principal | None:
         if not token_format.is_well_formed(secret, token_format.SESSION_TOKEN_PREFIX):
             return None

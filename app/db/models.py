@@ -5,6 +5,7 @@ from app.auth.models import AdminSession, AdminUser
 from app.db.base import Base
 from app.integrations.models import Integration
 from app.introspection.models import IntrospectionClient
+from app.notifications.models import OutboxMessage
 from app.tokens.models import AccessToken
 
 __all__ = [
@@ -15,4 +16,5 @@ __all__ = [
     "Base",
     "Integration",
     "IntrospectionClient",
+    "OutboxMessage",
 ]

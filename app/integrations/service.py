@@ -20,6 +20,7 @@ from app.integrations.schemas import (
     TokenCounts,
 )
 from app.introspection.invalidation import announce, integration_key
+from app.notifications.service import notification_service
 from app.tokens.models import RevocationReason
 from app.tokens.repository import TokenRepository
 
@@ -109,6 +110,10 @@ class IntegrationService:
             # Any change alters what introspection answers (active flag or integration_name).
             await announce(session, [integration_key(integration.id)])
             await self._audit_update(session, integration, changes, actor=actor)
+            if "active" in changes:
+                await notification_service.integration_active_changed(
+                    session, integration, actor=actor
+                )
         return await self.view(session, integration.id)
 
     async def _audit_update(
@@ -157,6 +162,9 @@ class IntegrationService:
             action=AuditAction.INTEGRATION_DELETED,
             integration_id=integration.id,
             details={"name": integration.name, "revoked_tokens": len(revoked_ids)},
+        )
+        await notification_service.integration_deleted(
+            session, integration, revoked_tokens=len(revoked_ids), actor=actor
         )
 
     async def _views(

@@ -25,3 +25,11 @@ INVALID_CLIENT = Answer(
 INVALID_REQUEST = Answer(400, b'{"error":"invalid_request"}')
 BODY_TOO_LARGE = Answer(413, b'{"error":"invalid_request"}')
 UNAVAILABLE = Answer(503, b'{"error":"temporarily_unavailable"}', (b"retry-after", b"1"))
+# Too many failed client authentications from this address. Retry-After is the whole
+# failure window: a safe upper bound, and a constant answer costs nothing to send.
+CLIENT_THROTTLE_WINDOW_SECONDS = 60
+THROTTLED = Answer(
+    429,
+    b'{"error":"temporarily_unavailable"}',
+    (b"retry-after", b"%d" % CLIENT_THROTTLE_WINDOW_SECONDS),
+)

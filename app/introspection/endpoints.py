@@ -11,11 +11,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, Security
 from fastapi.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from app.introspection.answers import BODY_TOO_LARGE, UNAVAILABLE, Answer
+from app import metrics
+from app.http import INTROSPECTION_CLIENT_BASIC
+from app.introspection.answers import (
+    ACTIVE_FALSE,
+    BODY_TOO_LARGE,
+    INVALID_CLIENT,
+    INVALID_REQUEST,
+    THROTTLED,
+    UNAVAILABLE,
+    Answer,
+)
 from app.introspection.schemas import IntrospectionResponse, OAuthError
 from app.introspection.service import MAX_FORM_BYTES, Introspector
 
@@ -25,13 +35,26 @@ PATH = "/oauth2/introspect"
 
 router = APIRouter(tags=["introspection"])
 
+# Every answer but an active one is a shared constant, so identity tells the outcome.
+_OUTCOMES = {
+    id(ACTIVE_FALSE): "inactive",
+    id(INVALID_CLIENT): "invalid_client",
+    id(INVALID_REQUEST): "invalid_request",
+    id(BODY_TOO_LARGE): "invalid_request",
+    id(UNAVAILABLE): "error",
+    id(THROTTLED): "throttled",
+}
+
 
 async def answer_safely(
-    introspector: Introspector, authorization: bytes | None, body: bytes
+    introspector: Introspector,
+    authorization: bytes | None,
+    body: bytes,
+    client: tuple[str, int] | None = None,
 ) -> Answer:
     """Fail closed: anything unexpected (above all, the database) is a 503, never active."""
     try:
-        return await introspector.answer(authorization, body)
+        return await introspector.answer(authorization, body, client[0] if client else None)
     except Exception as exc:
         logger.error("introspection failed closed: %s", type(exc).__name__)
         return UNAVAILABLE
@@ -53,7 +76,10 @@ class IntrospectionEndpoint:
                 if name == b"authorization":
                     authorization = value
                     break
-            answer = await answer_safely(self.app.state.introspector, authorization, body)
+            answer = await answer_safely(
+                self.app.state.introspector, authorization, body, scope.get("client")
+            )
+        metrics.count("outcome", "introspect", _OUTCOMES.get(id(answer), "active"))
         await send(
             {"type": "http.response.start", "status": answer.status, "headers": answer.headers}
         )
@@ -86,7 +112,11 @@ _FORM_SCHEMA: dict[str, Any] = {
                     "type": "object",
                     "required": ["token"],
                     "properties": {
-                        "token": {"type": "string", "description": "The token to check"},
+                        "token": {
+                            "type": "string",
+                            "minLength": 1,
+                            "description": "The token to check",
+                        },
                         "token_type_hint": {"type": "string", "description": "Ignored"},
                     },
                 }
@@ -104,9 +134,15 @@ _FORM_SCHEMA: dict[str, Any] = {
         400: {"model": OAuthError, "description": "No token in the request"},
         401: {"model": OAuthError, "description": "Missing or wrong client credentials"},
         413: {"model": OAuthError, "description": "The form is larger than 4 KiB"},
+        429: {
+            "model": OAuthError,
+            "description": "Too many failed client authentications from this address",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}, "required": True}},
+        },
         503: {"model": OAuthError, "description": "The database cannot answer"},
     },
     openapi_extra=_FORM_SCHEMA,
+    dependencies=[Security(INTROSPECTION_CLIENT_BASIC)],
 )
 async def introspect(request: Request) -> Response:
     """RFC 7662 token introspection for the Global API gateway (HTTP Basic client auth)."""
@@ -119,6 +155,7 @@ async def introspect(request: Request) -> Response:
             request.app.state.introspector,
             authorization.encode("latin-1") if authorization is not None else None,
             body,
+            (request.client.host, request.client.port) if request.client else None,
         )
     headers = {
         name.decode(): value.decode()
@@ -128,7 +165,11 @@ async def introspect(request: Request) -> Response:
     return Response(answer.body, answer.status, headers=headers, media_type="application/json")
 
 
-@router.api_route(PATH, methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+@router.api_route(
+    PATH,
+    methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+    include_in_schema=False,
+)
 async def introspect_wrong_method() -> Response:
     # A token must never travel in a URL, so GET is refused rather than served.
     return JSONResponse(

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Request, Response
+from fastapi import APIRouter, FastAPI, Header, Request, Response, Security
 from starlette.types import Receive, Scope, Send
 
+from app import metrics
+from app.http import GATEWAY_CREDENTIALS
 from app.introspection.service import Introspector
 
 logger = logging.getLogger(__name__)
@@ -27,6 +29,7 @@ _INVALID_TOKEN = (401, [*_NO_STORE, (b"www-authenticate", b'Bearer error="invali
 _UNAVAILABLE = (503, [*_NO_STORE, (b"retry-after", b"1")])
 
 Decision = tuple[int, list[tuple[bytes, bytes]]]
+_OUTCOMES = {200: "active", 401: "inactive", 403: "invalid_client"}
 
 router = APIRouter(tags=["introspection"])
 
@@ -47,11 +50,17 @@ def rfc3339(epoch_seconds: float) -> bytes:
 
 
 async def decide(
-    introspector: Introspector, gateway: bytes | None, authorization: bytes | None
+    introspector: Introspector,
+    gateway: bytes | None,
+    authorization: bytes | None,
+    client: str | None = None,
 ) -> Decision:
-    """Fail closed: a gateway or database problem never lets a request through."""
+    """Fail closed: a gateway or database problem never lets a request through.
+
+    ``client`` (the caller's address) keys the throttle of failed gateway credentials.
+    """
     try:
-        if not await introspector.caller_is_valid(gateway):
+        if not await introspector.caller_is_valid(gateway, client):
             return _FORBIDDEN
         token = bearer_token(authorization)
         entry = None if token is None else await introspector.active_token(token)
@@ -84,16 +93,24 @@ class ForwardAuthEndpoint:
                 gateway = value
             elif name == b"authorization":
                 authorization = value
-        status, headers = await decide(self.app.state.introspector, gateway, authorization)
+        client = scope.get("client")
+        status, headers = await decide(
+            self.app.state.introspector, gateway, authorization, client[0] if client else None
+        )
+        metrics.count("outcome", "forward_auth", _OUTCOMES.get(status, "error"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
 
 
-@router.get(
-    PATH,
-    status_code=200,
-    response_class=Response,
-    responses={
+# Gateways forward the original request's method, so every method is served (and documented).
+FORWARDED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+
+
+_DOCS: dict[str, Any] = {
+    "dependencies": [Security(GATEWAY_CREDENTIALS)],
+    "status_code": 200,
+    "response_class": Response,
+    "responses": {
         200: {
             "description": "The token is active; the request may pass",
             "headers": {
@@ -110,7 +127,9 @@ class ForwardAuthEndpoint:
         403: {"description": "Missing or wrong gateway credentials"},
         503: {"description": "The database cannot answer"},
     },
-)
+}
+
+
 async def forward_auth(
     request: Request,
     x_gateway_authorization: Annotated[
@@ -125,6 +144,17 @@ async def forward_auth(
         request.app.state.introspector,
         x_gateway_authorization.encode("latin-1") if x_gateway_authorization else None,
         authorization.encode("latin-1") if authorization else None,
+        request.client.host if request.client else None,
     )
     kept = {k.decode(): v.decode() for k, v in headers if k != b"content-length"}
     return Response(status_code=status, headers=kept)
+
+
+for _method in FORWARDED_METHODS:  # one operation per method, each with its own id
+    router.add_api_route(
+        PATH,
+        forward_auth,
+        methods=[_method],
+        operation_id=f"forward_auth_{_method.lower()}",
+        **_DOCS,
+    )

@@ -19,6 +19,7 @@ import asyncpg
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import metrics
 from app.db.session import after_commit
 from app.introspection.cache import IntrospectionCache, local_caches
 
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "gi_introspection_invalidate"
 _MAX_PAYLOAD = 7000  # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more
-HEARTBEAT_SECONDS = 1.0
+HEARTBEAT_SECONDS = 0.25
 RECONNECT_SECONDS = 0.5
 
 
@@ -58,6 +59,7 @@ def apply(cache: IntrospectionCache, key: str) -> None:
 
 
 def _apply_locally(keys: list[str]) -> None:
+    metrics.count("invalidation", "local")
     for cache in local_caches():
         for key in keys:
             apply(cache, key)
@@ -132,6 +134,7 @@ class InvalidationListener:
     def _on_notification(
         self, _connection: object, _pid: int, _channel: str, payload: object
     ) -> None:
+        metrics.count("invalidation", "notify")
         for key in str(payload).split():
             apply(self._cache, key)
 

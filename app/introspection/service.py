@@ -16,18 +16,28 @@ import time
 import uuid
 from urllib.parse import unquote_plus
 
-from app import token_format
+from app import metrics, token_format
 from app.introspection.answers import (
     ACTIVE_FALSE,
+    CLIENT_THROTTLE_WINDOW_SECONDS,
     INVALID_CLIENT,
     INVALID_REQUEST,
+    THROTTLED,
     Answer,
 )
 from app.introspection.cache import CachedToken, IntrospectionCache
 from app.introspection.last_used import LastUsedRecorder
 from app.introspection.store import IntrospectionStore, TokenRecord
+from app.throttle import FailureThrottle
 
 MAX_FORM_BYTES = 4096
+# Failed client authentications per client address within the window before it is
+# locked (the default of Settings.client_auth_failures_per_address).
+CLIENT_MAX_FAILURES = 20
+
+
+class CallerThrottled(Exception):
+    """Too many failed client authentications from this address: refused unverified."""
 
 
 def parse_basic_credentials(header: bytes | None) -> tuple[str, str] | None:
@@ -92,32 +102,61 @@ class Introspector:
         cache: IntrospectionCache,
         issuer: str,
         last_used: LastUsedRecorder,
+        client_max_failures: int = CLIENT_MAX_FAILURES,
     ) -> None:
         self.store = store
         self.cache = cache
         self.issuer = issuer
         self.last_used = last_used
+        # Failed client authentications per client address; in memory, see the README.
+        self.throttle = FailureThrottle(
+            max_failures=client_max_failures, window_seconds=CLIENT_THROTTLE_WINDOW_SECONDS
+        )
 
-    async def answer(self, authorization: bytes | None, body: bytes) -> Answer:
-        """The whole RFC 7662 exchange. Store errors propagate: the caller answers 503."""
-        if authorization is None or not await self._caller_is_valid(authorization):
-            return INVALID_CLIENT
+    async def answer(
+        self, authorization: bytes | None, body: bytes, client: str | None = None
+    ) -> Answer:
+        """The whole RFC 7662 exchange. Store errors propagate: the caller answers 503.
+
+        ``client`` is the caller's address, the key of the failed-authentication throttle.
+        """
+        try:
+            if authorization is None or not await self._caller_is_valid(authorization, client):
+                return INVALID_CLIENT
+        except CallerThrottled:
+            return THROTTLED
         token = parse_token_form(body)
         if token is None:
             return INVALID_REQUEST
         entry = await self.active_token(token)
         return ACTIVE_FALSE if entry is None else entry.answer or ACTIVE_FALSE
 
-    async def caller_is_valid(self, authorization: bytes | None) -> bool:
-        """Whether ``authorization`` holds the Basic credentials of a live introspection client."""
-        return authorization is not None and await self._caller_is_valid(authorization)
+    async def caller_is_valid(self, authorization: bytes | None, client: str | None = None) -> bool:
+        """Whether ``authorization`` holds the Basic credentials of a live introspection client.
 
-    async def _caller_is_valid(self, authorization: bytes) -> bool:
+        A throttled address gets False: forward-auth can only say 403 (gateways treat any
+        other status of an auth subrequest as an error).
+        """
+        try:
+            return authorization is not None and await self._caller_is_valid(authorization, client)
+        except CallerThrottled:
+            return False
+
+    async def _caller_is_valid(self, authorization: bytes, client: str | None) -> bool:
         # A header verified before is recognised by its digest alone: no base64, no
-        # parsing, no secret kept in memory.
+        # parsing, no secret kept in memory. It is not throttled: only whoever knows the
+        # exact credentials can produce it.
         header_digest = hashlib.sha256(authorization).digest()
         if self.cache.is_verified_caller(header_digest):
             return True
+        if self.throttle.retry_after(client):
+            raise CallerThrottled()
+        if await self._verify_caller(authorization, header_digest):
+            return True
+        self.throttle.record_failure(client)
+        return False
+
+    async def _verify_caller(self, authorization: bytes, header_digest: bytes) -> bool:
         credentials = parse_basic_credentials(authorization)
         if credentials is None:
             return False
@@ -141,6 +180,7 @@ class Introspector:
             return None
         digest = token_format.digest(token)
         entry = self.cache.get_token(digest)  # a cached token was well-formed when stored
+        metrics.count("cache", "hit" if entry is not None else "miss")
         if entry is None:
             if not token_format.is_well_formed(token):
                 return None

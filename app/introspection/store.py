@@ -50,6 +50,8 @@ class IntrospectionStore(Protocol):
         """Set ``last_used_at`` of many tokens in one statement, never moving it back."""
         ...
 
+    def connections_in_use(self) -> int: ...
+
     async def close(self) -> None: ...
 
 
@@ -122,6 +124,10 @@ class ConnectionSlots:
                 connection.terminate()
                 raise
 
+    @property
+    def in_use(self) -> int:
+        return sum(slot.lock.locked() for slot in self._slots)
+
     async def close(self) -> None:
         for slot in self._slots:
             connection, slot.connection = slot.connection, None
@@ -154,6 +160,9 @@ class PostgresStore:
     async def write_last_used(self, uses: dict[uuid.UUID, datetime]) -> None:
         ids, times = list(uses), list(uses.values())
         await self._connections.run(lambda c: c.execute(_LAST_USED_SQL, ids, times))
+
+    def connections_in_use(self) -> int:
+        return self._connections.in_use
 
     async def close(self) -> None:
         await self._connections.close()
@@ -214,6 +223,9 @@ class SqlAlchemyStore:
         params = [{"token_id": k, "used_at": v} for k, v in uses.items()]
         async with self._engine.begin() as connection:
             await connection.execute(statement, params)
+
+    def connections_in_use(self) -> int:
+        return 0  # it borrows the engine's connections, counted with the engine's pool
 
     async def close(self) -> None:
         """The engine belongs to the app; nothing of our own to close."""

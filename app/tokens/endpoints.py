@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, Body, Query, Response, status
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth.dependencies import AdminRead, AdminWrite
 from app.db.base import utc_now
@@ -78,6 +79,13 @@ async def mass_revoke_tokens(
 ) -> MassRevokeResult:
     """Revoke many tokens (or all) in one all-or-nothing transaction."""
     return await token_service.mass_revoke(session, integration_id, body, actor=principal.actor)
+
+
+@router.get("/revoke", include_in_schema=False, response_model=None)
+async def mass_revoke_wrong_method() -> NoReturn:
+    # Otherwise GET .../tokens/revoke would reach get_token with the token id "revoke"
+    # and answer 422; it is a 405 (with ``Allow: POST``), like any other wrong method.
+    raise StarletteHTTPException(status.HTTP_405_METHOD_NOT_ALLOWED)
 
 
 @router.get("/{token_id}", response_model=TokenOut)

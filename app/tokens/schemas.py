@@ -2,25 +2,41 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    ConfigDict,
     Field,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
-from app.schemas import InputSchema, Name, Schema
+from app.schemas import InputSchema, Name, Schema, omittable
 from app.tokens.models import ExpirationPolicy, RevocationReason, TokenStatus
 
 MAX_MASS_REVOKE = 1000
 
 
 class Expiration(InputSchema):
+    # The schema states the rule below: expires_at with the custom policy, and only then.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {
+                "properties": {"expiration_policy": {"const": ExpirationPolicy.CUSTOM.value}},
+                "required": ["expiration_policy"],
+            },
+            "then": {"required": ["expires_at"]},
+            "else": {"not": {"required": ["expires_at"]}},
+        }
+    )
+
     expiration_policy: ExpirationPolicy
-    expires_at: AwareDatetime | None = None
+    expires_at: AwareDatetime | SkipJsonSchema[None] = omittable(
+        description="Required with the custom policy (and in the future), refused otherwise."
+    )
 
     @field_validator("expires_at")
     @classmethod
@@ -71,10 +87,15 @@ class IssuedTokenOut(BaseModel):
 
 
 class MassRevoke(InputSchema):
-    token_ids: list[uuid.UUID] | None = Field(
-        default=None, min_length=1, max_length=MAX_MASS_REVOKE
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["token_ids"]}, {"required": ["all"]}]}
     )
-    all: Literal[True] | None = None
+
+    token_ids: (
+        Annotated[list[uuid.UUID], Field(min_length=1, max_length=MAX_MASS_REVOKE)]
+        | SkipJsonSchema[None]
+    ) = omittable()
+    all: Literal[True] | SkipJsonSchema[None] = omittable()
 
     @model_validator(mode="after")
     def _exactly_one_selector(self) -> MassRevoke:

@@ -19,6 +19,7 @@ from app.db.base import utc_now
 from app.errors import Conflict, InvalidInput, NotFound
 from app.integrations.service import integration_service
 from app.introspection.invalidation import announce, token_key
+from app.notifications.service import notification_service
 from app.tokens.models import AccessToken, ExpirationPolicy, RevocationReason, TokenStatus
 from app.tokens.repository import TokenRepository
 from app.tokens.schemas import Expiration, MassRevoke, MassRevokeResult, TokenIssue
@@ -87,7 +88,7 @@ class TokenService:
         self, session: AsyncSession, integration_id: uuid.UUID, data: TokenIssue, *, actor: str
     ) -> IssuedToken:
         # Locked so that a concurrent delete cannot revoke "all" tokens and miss this one.
-        await integration_service.get_live(session, integration_id, for_update=True)
+        integration = await integration_service.get_live(session, integration_id, for_update=True)
         now = utc_now()
         expires_at = expiry_for(data.expiration_policy, data.expires_at, now=now)
         issued = await self._create(
@@ -106,12 +107,13 @@ class TokenService:
             token_id=issued.token.id,
             details=self._audit_details(issued.token),
         )
+        await notification_service.token_issued(session, integration, issued.token, actor=actor)
         return issued
 
     async def revoke(
         self, session: AsyncSession, integration_id: uuid.UUID, token_id: uuid.UUID, *, actor: str
     ) -> AccessToken:
-        await integration_service.get_live(session, integration_id)
+        integration = await integration_service.get_live(session, integration_id)
         token = await self._get_under(session, integration_id, token_id, for_update=True)
         now = utc_now()
         if token.status_at(now) != TokenStatus.ACTIVE:
@@ -128,12 +130,13 @@ class TokenService:
             token_id=token.id,
             details={"name": token.name, "hint": token.hint, "reason": "revoked"},
         )
+        await notification_service.token_revoked(session, integration, token, actor=actor)
         return token
 
     async def mass_revoke(
         self, session: AsyncSession, integration_id: uuid.UUID, data: MassRevoke, *, actor: str
     ) -> MassRevokeResult:
-        await integration_service.get_live(session, integration_id, for_update=True)
+        integration = await integration_service.get_live(session, integration_id, for_update=True)
         requested = list(dict.fromkeys(data.token_ids)) if data.token_ids is not None else None
         repository = TokenRepository(session)
         tokens = {t.id: t for t in await repository.lock_under(integration_id, requested)}
@@ -164,6 +167,10 @@ class TokenService:
                 token_id=token_id,
                 details={"name": token.name, "hint": token.hint, "reason": "revoked", "mass": True},
             )
+        # One summary mail for the whole action, not one per token.
+        await notification_service.tokens_revoked(
+            session, integration, [tokens[i] for i in result.revoked], actor=actor
+        )
         return result
 
     async def regenerate(
@@ -176,7 +183,7 @@ class TokenService:
         actor: str,
     ) -> IssuedToken:
         # Locked for the same reason as in issue(): a concurrent delete must not miss the new token.
-        await integration_service.get_live(session, integration_id, for_update=True)
+        integration = await integration_service.get_live(session, integration_id, for_update=True)
         old = await self._get_under(session, integration_id, token_id)
         if old.revoked_at is not None:
             raise Conflict("A revoked token cannot be regenerated; issue a new one.")
@@ -206,6 +213,9 @@ class TokenService:
             integration_id=integration_id,
             token_id=old.id,
             details={**self._audit_details(issued.token), "replaced_by": str(issued.token.id)},
+        )
+        await notification_service.token_regenerated(
+            session, integration, old, issued.token, actor=actor
         )
         return issued
 

@@ -103,3 +103,16 @@ async def test_same_problem_has_the_same_title(
     )
     second = assert_problem(await client.get("/api/v1/unknown"), 404)
     assert first["title"] == second["title"]
+
+
+@pytest.mark.parametrize("name", ["line\nbreak", "tab\there", "bell\x07", "nul\x00"])
+async def test_names_with_control_characters_are_refused(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], name: str
+) -> None:
+    response = await client.post(
+        "/api/v1/integrations",
+        json={"name": name, "notification_email": "a@example.com"},
+        headers=admin_headers,
+    )
+    assert_problem(response, 422)
+    assert await _integration_count(client, admin_headers) == 0

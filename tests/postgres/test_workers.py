@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from app.integrations.models import Integration
+from tests.api.test_metrics import sample
 from tests.fixtures.database import backend
 from tests.fixtures.server import (
     HttpClient,
@@ -193,3 +194,22 @@ async def test_introspection_client_revoked_through_one_worker_is_refused_by_the
     url = f"/api/v1/introspection-clients/{setup.gateway_client_id}/revoke"
     assert setup.workers.writer.request("POST", url, headers=setup.workers.admin)[0] == 200
     wait_for(setup.introspect_on_reader, (401, {"error": "invalid_client"}))
+
+
+def _active_introspections(http: HttpClient) -> float:
+    http.connection.request("GET", "/metrics")
+    text = http.connection.getresponse().read().decode()
+    return sample(text, "gi_introspection_outcomes_total", endpoint="introspect", outcome="active")
+
+
+async def test_metrics_scraped_from_one_worker_cover_both(setup: Setup) -> None:
+    writer, reader = setup.workers.writer, setup.workers.reader
+    before = _active_introspections(writer)
+    fields = urlencode({"token": setup.token["secret"]})
+    for http in (writer, reader):
+        for _ in range(5):
+            assert http.form("/oauth2/introspect", fields, setup.gateway)[1]["active"] is True
+    deadline = time.monotonic() + 10
+    while _active_introspections(writer) < before + 10:  # workers publish once a second
+        assert time.monotonic() < deadline, "the other worker's introspections are missing"
+        time.sleep(0.1)

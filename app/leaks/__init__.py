@@ -1,0 +1,1 @@
+"""Leaked secrets: revoke every reported token that is ours, tell only counts."""

@@ -1,0 +1,1 @@
+"""Notification emails: an outbox written with each change, delivered by one sender."""
