@@ -161,7 +161,7 @@ def ceiling_server(env: dict[str, str]) -> Iterator[RunningServer]:
         while len(worker_pids(process.pid)) < WORKERS or not _answers(port):
             assert time.monotonic() < deadline, "ceiling server did not start"
             time.sleep(0.1)
-        yield RunningServer(port=port, pid=process.pid)
+        yield RunningServer(port=port, pid=process.pid, log_path=Path(os.devnull))
     finally:
         process.terminate()
         process.wait(timeout=30)
