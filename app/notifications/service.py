@@ -8,7 +8,7 @@ rolled-back one never does. Delivery is the sender's job (``app.notifications.se
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -95,11 +95,14 @@ class NotificationService:
         actor: str,
     ) -> None:
         """One summary for a mass revoke, however many tokens it revoked (none: no mail)."""
-        if not tokens:
-            return
-        now = utc_now()
-        mail = templates.tokens_revoked(integration, tokens, actor=actor, at=now)
-        self._queue(session, integration, mail, NoticeKind.TOKENS_REVOKED, now=now)
+        self._queue_summary(
+            session,
+            integration,
+            tokens,
+            templates.tokens_revoked,
+            NoticeKind.TOKENS_REVOKED,
+            actor=actor,
+        )
 
     async def tokens_leaked(
         self,
@@ -109,11 +112,32 @@ class NotificationService:
         *,
         actor: str,
     ) -> None:
+        """One notice per integration for the leaked secrets of it that were revoked."""
+        self._queue_summary(
+            session,
+            integration,
+            tokens,
+            templates.tokens_leaked,
+            NoticeKind.TOKENS_LEAKED,
+            actor=actor,
+        )
+
+    def _queue_summary(
+        self,
+        session: AsyncSession,
+        integration: Integration,
+        tokens: Sequence[AccessToken],
+        template: Callable[..., templates.Mail],
+        kind: NoticeKind,
+        *,
+        actor: str,
+    ) -> None:
         if not tokens:
             return
         now = utc_now()
-        mail = templates.tokens_leaked(integration, tokens, actor=actor, at=now)
-        self._queue(session, integration, mail, NoticeKind.TOKENS_LEAKED, now=now)
+        self._queue(
+            session, integration, template(integration, tokens, actor=actor, at=now), kind, now=now
+        )
 
     async def integration_active_changed(
         self, session: AsyncSession, integration: Integration, *, actor: str
