@@ -43,7 +43,7 @@ test-postgres: install
 	TEST_DATABASE=postgres TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check app tests migrations bench
+	$(BIN)/ruff check app tests migrations bench devkit
 	$(BIN)/mypy app
 
 bench: install

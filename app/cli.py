@@ -20,9 +20,9 @@ from app.auth.models import Role
 from app.auth.passwords import MIN_PASSWORD_LENGTH
 from app.auth.service import auth_service, generate_password
 from app.config import get_settings
-from app.db.session import begin_write, commit, create_engine, create_sessionmaker
+from app.db.session import begin_write, create_engine, create_sessionmaker
 from app.errors import ServiceError
-from app.introspection.clients import introspection_client_service
+from app.introspection_clients.service import introspection_client_service
 from app.logs import logging_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +49,7 @@ async def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         async with create_sessionmaker(engine)() as session:
             await begin_write(session)
             result = await work(session)
-            await commit(session)
+            await session.commit()
             return result
     finally:
         await engine.dispose()

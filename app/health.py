@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+
+from app.http import AppStateDep
 
 router = APIRouter(tags=["health"])
 
@@ -14,10 +16,10 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", responses={503: {"description": "The database does not answer"}})
-async def readyz(request: Request) -> JSONResponse:
+async def readyz(state: AppStateDep) -> JSONResponse:
     """Readiness: 200 when the database answers, else 503."""
     try:
-        async with request.app.state.engine.connect() as connection:
+        async with state.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except Exception:  # any failure to reach the database means "not ready"
         return JSONResponse({"status": "unavailable"}, status_code=503)

@@ -17,8 +17,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.asgi import StatusRecordingSend
 from app.token_format import redact
 
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -139,23 +140,13 @@ class RequestContext:
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
         token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"x-request-id", request_id.encode()),
-                ]
-            await send(message)
-
+        send_with_id = StatusRecordingSend(send, [(b"x-request-id", request_id.encode())])
         try:
             await self.app(scope, receive, send_with_id)
         finally:
             if self.access_log:
                 path = redact(scope["path"])
+                status = send_with_id.status
                 access_logger.info(
                     "%s %s %d",
                     scope["method"],

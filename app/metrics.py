@@ -28,7 +28,9 @@ from prometheus_client import (
     multiprocess,
 )
 from starlette.routing import compile_path
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.asgi import StatusRecordingSend
 
 MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR" in os.environ
 
@@ -128,18 +130,11 @@ class RequestMetrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        send_with_status = StatusRecordingSend(send)
         try:
             await self.app(scope, receive, send_with_status)
         finally:
             template = self._template(scope)
             method = scope["method"]
-            REQUESTS.labels(method, template, str(status)).inc()
+            REQUESTS.labels(method, template, str(send_with_status.status)).inc()
             LATENCY.labels(method, template).observe(time.perf_counter() - started)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PROBLEM_MEDIA_TYPE
+from app.errors import PayloadTooLarge
+from app.problems import PROBLEM_MEDIA_TYPE, problem_bytes
 
 
 class BodyTooLarge(HTTPException):
@@ -57,14 +56,9 @@ class BodySizeLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "type": "/problems/payload-too-large",
-                "title": "Payload too large",
-                "status": 413,
-                "detail": f"The request body exceeds {self.max_bytes} bytes.",
-            }
-        ).encode()
+        body = problem_bytes(
+            413, PayloadTooLarge.title, f"The request body exceeds {self.max_bytes} bytes."
+        )
         await send(
             {
                 "type": "http.response.start",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable
 
 
 class FailureThrottle:
@@ -48,9 +48,6 @@ class FailureThrottle:
         if remaining <= 0:
             return 0
         return max(1, math.ceil(remaining))
-
-    def retry_after_any(self, keys: Iterable[Hashable]) -> int:
-        return max((self.retry_after(key) for key in keys), default=0)
 
     def record_failure(self, key: Hashable) -> None:
         now = self.clock()

@@ -30,7 +30,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from bench.seed import seed_integrations, seed_tokens
-from tests.fixtures.server import (
+from devkit.server import (
     ROOT,
     HttpClient,
     RunningServer,

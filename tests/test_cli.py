@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from app.apps import create_app
 from app.config import Settings
-from tests.conftest import basic_auth, login
+from tests.fixtures.api import basic_auth, login
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED_PASSWORD = re.compile(r"password \(shown once[^)]*\): (\S+)")

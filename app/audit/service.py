@@ -6,11 +6,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent
-from app.db.repository import Repository
+from app.audit.repository import AuditRepository
 
 
 class AuditAction:
@@ -31,28 +30,6 @@ class AuditAction:
     AUTH_LOGOUT = "auth.logout"
 
 
-class AuditRepository(Repository[AuditEvent]):
-    model = AuditEvent
-
-    async def list_events(
-        self,
-        *,
-        integration_id: uuid.UUID | None,
-        token_id: uuid.UUID | None,
-        action: str | None,
-        limit: int,
-        offset: int,
-    ) -> tuple[Sequence[AuditEvent], int]:
-        statement = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        if integration_id is not None:
-            statement = statement.where(AuditEvent.integration_id == integration_id)
-        if token_id is not None:
-            statement = statement.where(AuditEvent.token_id == token_id)
-        if action is not None:
-            statement = statement.where(AuditEvent.action == action)
-        return await self.paginate(statement, limit=limit, offset=offset)
-
-
 class AuditService:
     async def record(
         self,
@@ -64,7 +41,7 @@ class AuditService:
         token_id: uuid.UUID | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        session.add(
+        AuditRepository(session).add(
             AuditEvent(
                 actor=actor,
                 action=action,

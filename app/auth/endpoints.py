@@ -8,11 +8,11 @@ from fastapi.responses import JSONResponse
 
 from app.auth.dependencies import AdminRead
 from app.auth.schemas import MeOut, TokenResponse
-from app.auth.service import auth_service, normalise_username
-from app.auth.throttle import login_throttle
+from app.auth.service import auth_service
 from app.db.session import SessionDep
-from app.errors import TooManyRequests, Unauthorized, documented_problem, render
-from app.http import forbid_caching
+from app.errors import TooManyRequests, Unauthorized
+from app.http import AppStateDep, forbid_caching
+from app.problems import documented_problem
 from app.schemas import NO_NUL
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -45,38 +45,35 @@ class LoginForm:
     },
 )
 async def login(
-    request: Request, session: SessionDep, form: Annotated[LoginForm, Depends()]
-) -> TokenResponse | JSONResponse:
+    request: Request, session: SessionDep, state: AppStateDep, form: Annotated[LoginForm, Depends()]
+) -> JSONResponse:
     """Log in with username and password; returns a bearer session token.
 
     Repeated failures for one username, or from one client address, are throttled: 429
     with Retry-After, whether or not the password would have been right.
     """
-    ttl = timedelta(seconds=request.app.state.settings.session_ttl_seconds)
-    throttle = login_throttle(request.app)
-    username = normalise_username(form.username)
-    address = request.client.host if request.client else "unknown"
-    retry_after = throttle.retry_after(username, address)
-    if retry_after:
-        # Returned, not raised, so that the audit event is committed.
-        await auth_service.record_throttled_login(session, username=username)
-        return render(
-            TooManyRequests("Too many failed logins; try again later.", retry_after=retry_after)
+    ttl = timedelta(seconds=state.settings.session_ttl_seconds)
+    outcome = await auth_service.login(
+        session,
+        state.login_throttle,
+        username=form.username,
+        password=form.password,
+        address=request.client.host if request.client else "unknown",
+        ttl=ttl,
+    )
+    # keep_changes: the audit record of the refusal commits with it.
+    if outcome.retry_after:
+        raise TooManyRequests(
+            "Too many failed logins; try again later.",
+            retry_after=outcome.retry_after,
+            keep_changes=True,
         )
-    throttle.attempt(username, address)
-    try:
-        issued = await auth_service.login(
-            session, username=form.username, password=form.password, ttl=ttl
-        )
-    except BaseException:
-        throttle.abandoned(username, address)
-        raise
-    if issued is None:
-        # Returned, not raised, so the failed-login audit event is committed.
-        return render(Unauthorized("Wrong username or password."))
-    throttle.succeeded(username, address)
+    if outcome.issued is None:
+        raise Unauthorized("Wrong username or password.", keep_changes=True)
     response = JSONResponse(
-        TokenResponse(access_token=issued.secret, expires_in=int(ttl.total_seconds())).model_dump()
+        TokenResponse(
+            access_token=outcome.issued.secret, expires_in=int(ttl.total_seconds())
+        ).model_dump()
     )
     forbid_caching(response)
     return response

@@ -7,13 +7,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import token_format
 from app.audit.service import AuditAction, audit_service
 from app.auth.models import AdminSession, AdminUser, Role
 from app.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from app.auth.repository import AdminSessionRepository, AdminUserRepository
+from app.auth.throttle import LoginThrottle
 from app.db.base import utc_now
 from app.errors import Conflict, InvalidInput
 
@@ -22,6 +23,14 @@ from app.errors import Conflict, InvalidInput
 class IssuedSession:
     secret: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """A new session, or why not: ``retry_after`` > 0 when refused unchecked (throttled)."""
+
+    issued: IssuedSession | None = None
+    retry_after: int = 0
 
 
 @dataclass(frozen=True)
@@ -57,12 +66,12 @@ class AuthService:
             raise InvalidInput(
                 f"Password must be at least {MIN_PASSWORD_LENGTH} characters.", loc=["password"]
             )
-        existing = await session.execute(select(AdminUser.id).where(AdminUser.username == username))
-        if existing.first() is not None:
+        users = AdminUserRepository(session)
+        if await users.get_by_username(username) is not None:
             raise Conflict(f"An admin user named {username!r} already exists.")
-        user = AdminUser(username=username, role=role, password_hash=await hash_password(password))
-        session.add(user)
-        await session.flush()
+        user = await users.create(
+            AdminUser(username=username, role=role, password_hash=await hash_password(password))
+        )
         await audit_service.record(
             session,
             actor=actor,
@@ -72,31 +81,52 @@ class AuthService:
         return user
 
     async def has_admin_role_user(self, session: AsyncSession) -> bool:
-        statement = select(AdminUser.id).where(AdminUser.role == Role.ADMIN).limit(1)
-        return (await session.execute(statement)).first() is not None
+        return await AdminUserRepository(session).any_with_role(Role.ADMIN)
 
     async def login(
-        self, session: AsyncSession, *, username: str, password: str, ttl: timedelta
-    ) -> IssuedSession | None:
-        """A new session for valid credentials; ``None`` (and an audit event) otherwise."""
+        self,
+        session: AsyncSession,
+        throttle: LoginThrottle,
+        *,
+        username: str,
+        password: str,
+        address: str,
+        ttl: timedelta,
+    ) -> LoginOutcome:
+        """Check the credentials unless this username or address is throttled.
+
+        Every refusal is audited; the caller commits that record with the refusal.
+        """
         username = normalise_username(username)
-        user = (
-            await session.execute(select(AdminUser).where(AdminUser.username == username))
-        ).scalar_one_or_none()
+        retry_after = throttle.retry_after(username, address)
+        if retry_after:
+            await self._audit_failed_login(session, username, throttled=True)
+            return LoginOutcome(retry_after=retry_after)
+        throttle.attempt(username, address)
+        try:
+            issued = await self._open_session(session, username, password, ttl)
+        except BaseException:
+            throttle.abandoned(username, address)
+            raise
+        if issued is None:
+            await self._audit_failed_login(session, username, throttled=False)
+            return LoginOutcome()
+        throttle.succeeded(username, address)
+        return LoginOutcome(issued=issued)
+
+    async def _open_session(
+        self, session: AsyncSession, username: str, password: str, ttl: timedelta
+    ) -> IssuedSession | None:
+        """A new session for valid credentials; ``None`` otherwise."""
+        user = await AdminUserRepository(session).get_by_username(username)
         matches, new_hash = await verify_password(password, user.password_hash if user else None)
         if user is None or not matches:
-            await audit_service.record(
-                session,
-                actor=f"anonymous:{username[:150]}",
-                action=AuditAction.AUTH_LOGIN_FAILED,
-                details={"username": username[:150]},
-            )
             return None
         if new_hash is not None:
             user.password_hash = new_hash
         secret = token_format.generate(token_format.SESSION_TOKEN_PREFIX)
         expires_at = utc_now() + ttl
-        session.add(
+        await AdminSessionRepository(session).create(
             AdminSession(
                 user_id=user.id, token_digest=token_format.digest(secret), expires_at=expires_at
             )
@@ -104,35 +134,25 @@ class AuthService:
         await audit_service.record(
             session, actor=f"admin:{user.username}", action=AuditAction.AUTH_LOGIN
         )
-        await session.flush()
         return IssuedSession(secret=secret, expires_at=expires_at)
 
-    async def record_throttled_login(self, session: AsyncSession, *, username: str) -> None:
-        """A login refused unchecked because of too many failures (audited as a failure)."""
-        username = normalise_username(username)[:150]
+    @staticmethod
+    async def _audit_failed_login(session: AsyncSession, username: str, *, throttled: bool) -> None:
+        username = username[:150]
+        details: dict[str, object] = {"username": username}
+        if throttled:
+            details["throttled"] = True
         await audit_service.record(
             session,
             actor=f"anonymous:{username}",
             action=AuditAction.AUTH_LOGIN_FAILED,
-            details={"username": username, "throttled": True},
+            details=details,
         )
 
     async def resolve(self, session: AsyncSession, secret: str) -> Principal | None:
         if not token_format.is_well_formed(secret, token_format.SESSION_TOKEN_PREFIX):
             return None
-        row = (
-            await session.execute(
-                select(
-                    AdminSession.id,
-                    AdminSession.expires_at,
-                    AdminUser.id,
-                    AdminUser.username,
-                    AdminUser.role,
-                )
-                .join(AdminUser, AdminUser.id == AdminSession.user_id)
-                .where(AdminSession.token_digest == token_format.digest(secret))
-            )
-        ).first()
+        row = await AdminSessionRepository(session).find_with_user(token_format.digest(secret))
         if row is None:
             return None
         session_id, expires_at, user_id, username, role = row
@@ -141,7 +161,7 @@ class AuthService:
         return Principal(user_id=user_id, username=username, role=role, session_id=session_id)
 
     async def logout(self, session: AsyncSession, principal: Principal) -> None:
-        await session.execute(delete(AdminSession).where(AdminSession.id == principal.session_id))
+        await AdminSessionRepository(session).delete_by_id(principal.session_id)
         await audit_service.record(session, actor=principal.actor, action=AuditAction.AUTH_LOGOUT)
 
 

@@ -7,8 +7,6 @@ so that many concurrent guesses cannot all slip through before the first one fai
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-
 from app.config import Settings
 from app.throttle import FailureThrottle
 
@@ -38,18 +36,13 @@ class LoginThrottle:
         self.by_username.forgive(username)
         self.by_address.forgive(address)
 
-    def clear(self) -> None:
-        self.by_username.clear()
-        self.by_address.clear()
-
-
-def login_throttle(app: FastAPI) -> LoginThrottle:
-    """The app's login throttle, made on first use (one per app, so per process)."""
-    throttle: LoginThrottle | None = getattr(app.state, "login_throttle", None)
-    if throttle is None:
-        settings: Settings = app.state.settings
-        throttle = app.state.login_throttle = LoginThrottle(
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoginThrottle:
+        return cls(
             per_username=settings.login_failures_per_username,
             per_address=settings.login_failures_per_address,
         )
-    return throttle
+
+    def clear(self) -> None:
+        self.by_username.clear()
+        self.by_address.clear()

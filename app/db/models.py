@@ -4,7 +4,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import AdminSession, AdminUser
 from app.db.base import Base
 from app.integrations.models import Integration
-from app.introspection.models import IntrospectionClient
+from app.introspection_clients.models import IntrospectionClient
 from app.notifications.models import OutboxMessage
 from app.tokens.models import AccessToken
 

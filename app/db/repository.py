@@ -1,17 +1,39 @@
-"""A small generic repository: the SQL every domain needs, written once."""
+"""A small generic repository: the SQL every domain needs, written once.
+
+Modelled on polar's ``kit/repository/base.py``: a base that knows the model, and mixins
+for what only some models have. ``RepositoryIDMixin`` looks rows up by their UUID key;
+``RepositorySoftDeletionMixin`` makes ``deleted_at IS NULL`` the default, written here
+once instead of in every query.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any, Generic, TypeVar
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped
 
 from app.db.base import Base
+from app.errors import NotFound
 
 ModelT = TypeVar("ModelT", bound=Base)
+M = TypeVar("M")
+
+
+class HasID(Protocol):
+    id: Mapped[uuid.UUID]
+
+
+class HasSoftDeletion(Protocol):
+    deleted_at: Mapped[datetime | None]
+
+
+IDModelT = TypeVar("IDModelT", bound=HasID)
+SoftDeletionModelT = TypeVar("SoftDeletionModelT", bound=HasSoftDeletion)
 
 
 def escape_like(text: str) -> str:
@@ -25,15 +47,16 @@ class Repository(Generic[ModelT]):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get_by_id(self, id_: uuid.UUID, *, for_update: bool = False) -> ModelT | None:
-        statement = select(self.model).where(self.model.id == id_)  # type: ignore[attr-defined]
-        if for_update:
-            statement = statement.with_for_update()
-        return await self.get_one_or_none(statement)
+    def get_base_statement(self) -> Select[tuple[ModelT]]:
+        """Every query of this repository starts here (mixins narrow it)."""
+        return select(self.model)
 
     async def get_one_or_none(self, statement: Select[tuple[ModelT]]) -> ModelT | None:
         result = await self.session.execute(statement)
         return result.scalar_one_or_none()
+
+    async def get_all(self, statement: Select[tuple[ModelT]]) -> Sequence[ModelT]:
+        return (await self.session.execute(statement)).scalars().all()
 
     async def paginate(
         self, statement: Select[tuple[ModelT]], *, limit: int, offset: int
@@ -42,6 +65,10 @@ class Repository(Generic[ModelT]):
         total = (await self.session.execute(count_statement)).scalar_one()
         rows = (await self.session.execute(statement.limit(limit).offset(offset))).scalars().all()
         return rows, total
+
+    def add(self, obj: ModelT) -> None:
+        """Add without flushing: the row is written with the transaction's next flush."""
+        self.session.add(obj)
 
     async def create(self, obj: ModelT) -> ModelT:
         self.session.add(obj)
@@ -53,3 +80,53 @@ class Repository(Generic[ModelT]):
             setattr(obj, key, value)
         await self.session.flush()
         return obj
+
+
+class RepositoryProtocol(Protocol[M]):
+    """What the mixins below need of the repository they are mixed into."""
+
+    model: type[M]
+
+    def get_base_statement(self) -> Select[tuple[M]]: ...
+
+    async def get_one_or_none(self, statement: Select[tuple[M]]) -> M | None: ...
+
+
+class RepositoryIDMixin(Generic[IDModelT]):
+    """Look-ups by the model's UUID primary key."""
+
+    async def get_by_id(
+        self: RepositoryProtocol[IDModelT], id_: uuid.UUID, *, for_update: bool = False
+    ) -> IDModelT | None:
+        statement = self.get_base_statement().where(self.model.id == id_)
+        if for_update:
+            statement = statement.with_for_update()
+        return await self.get_one_or_none(statement)
+
+    async def get_by_id_or_raise(
+        self: RepositoryProtocol[IDModelT],
+        id_: uuid.UUID,
+        *,
+        not_found: str,
+        for_update: bool = False,
+    ) -> IDModelT:
+        """The row, or ``NotFound(not_found)`` for the caller to answer 404 with."""
+        statement = self.get_base_statement().where(self.model.id == id_)
+        if for_update:
+            statement = statement.with_for_update()
+        row = await self.get_one_or_none(statement)
+        if row is None:
+            raise NotFound(not_found)
+        return row
+
+
+class RepositorySoftDeletionMixin(Generic[SoftDeletionModelT]):
+    """Rows with ``deleted_at`` set are invisible to every query built on the base.
+
+    Mixed in before ``Repository``, so its ``get_base_statement`` is the one used.
+    """
+
+    def get_base_statement(
+        self: RepositoryProtocol[SoftDeletionModelT],
+    ) -> Select[tuple[SoftDeletionModelT]]:
+        return select(self.model).where(self.model.deleted_at.is_(None))

@@ -3,6 +3,12 @@
 The engine is built in the app's lifespan (never at import time). One place owns the
 transaction: ``get_session`` commits when the handler returns and rolls back when it
 raises; services only ``flush()``.
+
+Work that must follow a commit (invalidating this process's introspection caches, waking
+its mail sender) is registered with ``after_commit`` and run by the session's own
+``after_commit`` event, so it runs whoever commits: a request, a background task or a
+test. What it needs from the process (the caches, the wake-up event) reaches it through
+the sessionmaker's ``info``, copied into every session.
 """
 
 from __future__ import annotations
@@ -20,7 +26,11 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import NullPool
+
+from app.errors import ServiceError
+from app.state import app_state
 
 # Marks a SQLite transaction that will write: it starts with BEGIN IMMEDIATE so that two
 # writers queue on the database lock (busy_timeout) instead of one failing on upgrade.
@@ -65,8 +75,21 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
     )
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+class ServiceSession(Session):
+    """The sync session behind every ``AsyncSession``: runs the after-commit callbacks."""
+
+
+def create_sessionmaker(
+    engine: AsyncEngine, *, info: dict[str, Any] | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions that see ``info`` (the process's caches and wake-ups) in ``session.info``."""
+    return async_sessionmaker(
+        engine,
+        expire_on_commit=False,
+        autoflush=False,
+        sync_session_class=ServiceSession,
+        info=info or {},
+    )
 
 
 async def begin_write(session: AsyncSession) -> None:
@@ -74,7 +97,7 @@ async def begin_write(session: AsyncSession) -> None:
     await session.connection(execution_options={WRITE_INTENT: True})
 
 
-_AFTER_COMMIT = "after_commit"
+_AFTER_COMMIT = "after_commit_callbacks"
 
 
 def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
@@ -82,25 +105,31 @@ def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
-async def commit(session: AsyncSession) -> None:
-    """Commit, then run the session's after-commit callbacks."""
-    await session.commit()
+@event.listens_for(ServiceSession, "after_commit")
+def _run_after_commit(session: Session) -> None:
     for callback in session.info.pop(_AFTER_COMMIT, []):
         callback()
 
 
+@event.listens_for(ServiceSession, "after_transaction_end")
+def _forget_after_rollback(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended without a commit
+        session.info.pop(_AFTER_COMMIT, None)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with sessionmaker() as session:
+    async with app_state(request.app).sessionmaker() as session:
         if request.method not in SAFE_METHODS:
             await begin_write(session)
         try:
             yield session
+        except ServiceError as error:
+            await (session.commit() if error.keep_changes else session.rollback())
+            raise
         except BaseException:
-            session.info.pop(_AFTER_COMMIT, None)
             await session.rollback()
             raise
-        await commit(session)
+        await session.commit()
 
 
 # scope="function": commit before the response is sent, so a 2xx means it is durable.

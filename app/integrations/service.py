@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import AuditAction, audit_service
 from app.db.base import utc_now
-from app.errors import Conflict, NotFound
+from app.errors import Conflict
 from app.integrations.models import Integration
 from app.integrations.repository import IntegrationRepository
 from app.integrations.schemas import (
@@ -20,9 +20,9 @@ from app.integrations.schemas import (
     TokenCounts,
 )
 from app.introspection.invalidation import announce, integration_key
+from app.notifications.facts import IntegrationFacts
 from app.notifications.service import notification_service
-from app.tokens.models import RevocationReason
-from app.tokens.repository import TokenRepository
+from app.tokens.service import token_service
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,12 @@ class IntegrationService:
     async def get_live(
         self, session: AsyncSession, integration_id: uuid.UUID, *, for_update: bool = False
     ) -> Integration:
-        integration = await IntegrationRepository(session).get_live(
-            integration_id, for_update=for_update
+        """The integration unless it is deleted; 404 otherwise."""
+        return await IntegrationRepository(session).get_by_id_or_raise(
+            integration_id,
+            for_update=for_update,
+            not_found=f"No integration with id {integration_id}.",
         )
-        if integration is None:
-            raise NotFound(f"No integration with id {integration_id}.")
-        return integration
 
     async def view(self, session: AsyncSession, integration_id: uuid.UUID) -> IntegrationView:
         return (await self._views(session, [await self.get_live(session, integration_id)]))[0]
@@ -55,7 +55,7 @@ class IntegrationService:
         limit: int,
         offset: int,
     ) -> tuple[list[IntegrationView], int]:
-        integrations, total = await IntegrationRepository(session).list_live(
+        integrations, total = await IntegrationRepository(session).list(
             q=q, active=active, sort=sort, limit=limit, offset=offset
         )
         return await self._views(session, integrations), total
@@ -112,7 +112,7 @@ class IntegrationService:
             await self._audit_update(session, integration, changes, actor=actor)
             if "active" in changes:
                 await notification_service.integration_active_changed(
-                    session, integration, actor=actor
+                    session, IntegrationFacts.of(integration), actor=actor
                 )
         return await self.view(session, integration.id)
 
@@ -146,11 +146,8 @@ class IntegrationService:
     async def delete(self, session: AsyncSession, integration_id: uuid.UUID, *, actor: str) -> None:
         integration = await self.get_live(session, integration_id, for_update=True)
         now = utc_now()
-        revoked_ids = await TokenRepository(session).revoke_all(
-            integration.id,
-            reason=RevocationReason.INTEGRATION_DELETED,
-            now=now,
-            include_expired=True,
+        revoked_count = await token_service.revoke_all_of_deleted_integration(
+            session, integration.id, now=now
         )
         await IntegrationRepository(session).update(
             integration, {"deleted_at": now, "updated_at": now}
@@ -161,19 +158,19 @@ class IntegrationService:
             actor=actor,
             action=AuditAction.INTEGRATION_DELETED,
             integration_id=integration.id,
-            details={"name": integration.name, "revoked_tokens": len(revoked_ids)},
+            details={"name": integration.name, "revoked_tokens": revoked_count},
         )
         await notification_service.integration_deleted(
-            session, integration, revoked_tokens=len(revoked_ids), actor=actor
+            session, IntegrationFacts.of(integration), revoked_tokens=revoked_count, actor=actor
         )
 
     async def _views(
         self, session: AsyncSession, integrations: Sequence[Integration]
     ) -> list[IntegrationView]:
-        counts = await IntegrationRepository(session).token_counts(
-            [i.id for i in integrations], now=utc_now()
-        )
-        return [IntegrationView(i, counts[i.id]) for i in integrations]
+        counts = await token_service.counts_by_status(session, [i.id for i in integrations])
+        return [
+            IntegrationView(i, TokenCounts(**counts[i.id]._asdict())) for i in integrations
+        ]
 
 
 integration_service = IntegrationService()

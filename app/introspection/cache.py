@@ -12,13 +12,9 @@ from __future__ import annotations
 import random
 import time
 import uuid
-import weakref
 from dataclasses import dataclass
 
 from app.introspection.answers import Answer
-
-# Every cache of this process, so a commit can invalidate all of them at once.
-_LOCAL_CACHES: weakref.WeakSet[IntrospectionCache] = weakref.WeakSet()
 
 
 @dataclass(slots=True)
@@ -42,7 +38,6 @@ class IntrospectionCache:
         self._by_integration: dict[uuid.UUID, set[bytes]] = {}
         # SHA-256 of a verified Authorization header -> (client id, stored at)
         self._verified_callers: dict[bytes, tuple[str, float]] = {}
-        _LOCAL_CACHES.add(self)
 
     def __len__(self) -> int:
         return len(self._tokens)
@@ -125,7 +120,3 @@ class IntrospectionCache:
         """The feed is back: forget everything remembered before, then trust again."""
         self.clear()
         self.trusted = True
-
-
-def local_caches() -> list[IntrospectionCache]:
-    return list(_LOCAL_CACHES)

@@ -3,9 +3,10 @@
 A service that revokes, regenerates, deactivates or deletes calls ``announce`` inside its
 transaction. On PostgreSQL that runs ``pg_notify`` in the same transaction, so the message
 is delivered exactly when (and only if) the change commits; each process's
-``InvalidationListener`` applies it. The caches of the announcing process are also
-invalidated directly right after the commit, before the HTTP response is sent, so the
-next request to the same process never sees the old state.
+``InvalidationListener`` applies it. The caches of the announcing process (found in
+``session.info[LOCAL_CACHES]``, put there by the sessionmaker) are also invalidated
+directly right after the commit, before the HTTP response is sent, so the next request to
+the same process never sees the old state.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import asyncpg
 from sqlalchemy import func, select
@@ -21,11 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import metrics
 from app.db.session import after_commit
-from app.introspection.cache import IntrospectionCache, local_caches
+from app.introspection.cache import IntrospectionCache
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "gi_introspection_invalidate"
+# The session.info key under which a sessionmaker hands its sessions this process's caches.
+LOCAL_CACHES = "introspection_caches"
 _MAX_PAYLOAD = 7000  # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more
 HEARTBEAT_SECONDS = 0.25
 RECONNECT_SECONDS = 0.5
@@ -58,9 +61,9 @@ def apply(cache: IntrospectionCache, key: str) -> None:
         cache.clear()  # a key we cannot read: forget everything rather than guess
 
 
-def _apply_locally(keys: list[str]) -> None:
+def _apply_locally(caches: Sequence[IntrospectionCache], keys: list[str]) -> None:
     metrics.count("invalidation", "local")
-    for cache in local_caches():
+    for cache in caches:
         for key in keys:
             apply(cache, key)
 
@@ -86,7 +89,8 @@ async def announce(session: AsyncSession, keys: Iterable[str]) -> None:
     if session.get_bind().dialect.name == "postgresql":
         for payload in _payloads(keys):
             await session.execute(select(func.pg_notify(CHANNEL, payload)))
-    after_commit(session, lambda: _apply_locally(keys))
+    caches: Sequence[IntrospectionCache] = session.info.get(LOCAL_CACHES, ())
+    after_commit(session, lambda: _apply_locally(caches, keys))
 
 
 class InvalidationListener:

@@ -9,35 +9,48 @@ pre-encoded JSON, so a cache hit allocates almost nothing.
 from __future__ import annotations
 
 import binascii
+import enum
 import hashlib
 import hmac
 import json
+import logging
 import time
 import uuid
+from datetime import UTC, datetime
 from urllib.parse import unquote_plus
 
 from app import metrics, token_format
 from app.introspection.answers import (
     ACTIVE_FALSE,
     CLIENT_THROTTLE_WINDOW_SECONDS,
+    GATEWAY_FORBIDDEN,
+    GATEWAY_UNAVAILABLE,
     INVALID_CLIENT,
     INVALID_REQUEST,
+    INVALID_TOKEN,
     THROTTLED,
+    UNAVAILABLE,
     Answer,
+    empty_answer,
+    json_answer,
 )
 from app.introspection.cache import CachedToken, IntrospectionCache
 from app.introspection.last_used import LastUsedRecorder
 from app.introspection.store import IntrospectionStore, TokenRecord
 from app.throttle import FailureThrottle
 
+logger = logging.getLogger(__name__)
+
 MAX_FORM_BYTES = 4096
-# Failed client authentications per client address within the window before it is
-# locked (the default of Settings.client_auth_failures_per_address).
-CLIENT_MAX_FAILURES = 20
+MAX_BEARER_BYTES = 1024
 
 
-class CallerThrottled(Exception):
-    """Too many failed client authentications from this address: refused unverified."""
+class CallerOutcome(enum.Enum):
+    """What the check of an introspection client's credentials found."""
+
+    VALID = "valid"
+    INVALID = "invalid"
+    THROTTLED = "throttled"  # too many failures from this address: refused unchecked
 
 
 def parse_basic_credentials(header: bytes | None) -> tuple[str, str] | None:
@@ -74,6 +87,25 @@ def parse_token_form(body: bytes) -> str | None:
     return token or None
 
 
+def bearer_token(authorization: bytes | None) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, if it holds one."""
+    if (
+        not authorization
+        or len(authorization) > MAX_BEARER_BYTES
+        or authorization[:7].lower() != b"bearer "
+    ):
+        return None
+    try:
+        return authorization[7:].strip().decode("ascii") or None
+    except UnicodeDecodeError:
+        return None
+
+
+def rfc3339(epoch_seconds: float) -> bytes:
+    moment = datetime.fromtimestamp(epoch_seconds, UTC).replace(microsecond=0)
+    return moment.isoformat().replace("+00:00", "Z").encode()
+
+
 def active_claims(record: TokenRecord, *, issuer: str) -> dict[str, object]:
     integration_id = str(record.integration_id)
     claims: dict[str, object] = {
@@ -102,61 +134,82 @@ class Introspector:
         cache: IntrospectionCache,
         issuer: str,
         last_used: LastUsedRecorder,
-        client_max_failures: int = CLIENT_MAX_FAILURES,
+        client_max_failures: int,
     ) -> None:
         self.store = store
         self.cache = cache
         self.issuer = issuer
         self.last_used = last_used
-        # Failed client authentications per client address; in memory, see the README.
+        # Failed client authentications per peer address; in memory, see the README.
         self.throttle = FailureThrottle(
             max_failures=client_max_failures, window_seconds=CLIENT_THROTTLE_WINDOW_SECONDS
         )
 
     async def answer(
-        self, authorization: bytes | None, body: bytes, client: str | None = None
+        self, authorization: bytes | None, body: bytes, peer_address: str | None
     ) -> Answer:
-        """The whole RFC 7662 exchange. Store errors propagate: the caller answers 503.
-
-        ``client`` is the caller's address, the key of the failed-authentication throttle.
-        """
+        """The whole RFC 7662 exchange. Fails closed: any failure is a 503, never active."""
         try:
-            if authorization is None or not await self._caller_is_valid(authorization, client):
+            caller = await self.check_caller(authorization, peer_address)
+            if caller is CallerOutcome.THROTTLED:
+                return THROTTLED
+            if caller is CallerOutcome.INVALID:
                 return INVALID_CLIENT
-        except CallerThrottled:
-            return THROTTLED
-        token = parse_token_form(body)
-        if token is None:
-            return INVALID_REQUEST
-        entry = await self.active_token(token)
-        return ACTIVE_FALSE if entry is None else entry.answer or ACTIVE_FALSE
+            token = parse_token_form(body)
+            if token is None:
+                return INVALID_REQUEST
+            entry = await self.active_token(token)
+        except Exception as exc:  # above all, the database
+            logger.error("introspection failed closed: %s", type(exc).__name__)
+            return UNAVAILABLE
+        return ACTIVE_FALSE if entry is None or entry.answer is None else entry.answer
 
-    async def caller_is_valid(self, authorization: bytes | None, client: str | None = None) -> bool:
+    async def forward_auth(
+        self, gateway: bytes | None, authorization: bytes | None, peer_address: str | None
+    ) -> Answer:
+        """May this request pass? Fails closed: a gateway or database problem never lets it."""
+        try:
+            if await self.check_caller(gateway, peer_address) is not CallerOutcome.VALID:
+                return GATEWAY_FORBIDDEN
+            token = bearer_token(authorization)
+            entry = None if token is None else await self.active_token(token)
+        except Exception as exc:
+            logger.error("forward-auth failed closed: %s", type(exc).__name__)
+            return GATEWAY_UNAVAILABLE
+        if entry is None:
+            return INVALID_TOKEN
+        headers = [
+            (b"x-integration-id", str(entry.integration_id).encode()),
+            (b"x-token-id", str(entry.token_id).encode()),
+            (b"x-merchant-scope", b"all"),
+        ]
+        if entry.expires_at is not None:
+            headers.append((b"x-token-expires-at", rfc3339(entry.expires_at)))
+        return empty_answer(200, *headers, outcome="active")
+
+    async def check_caller(
+        self, authorization: bytes | None, peer_address: str | None
+    ) -> CallerOutcome:
         """Whether ``authorization`` holds the Basic credentials of a live introspection client.
 
-        A throttled address gets False: forward-auth can only say 403 (gateways treat any
-        other status of an auth subrequest as an error).
+        Failures are throttled per ``peer_address``; store errors propagate.
         """
-        try:
-            return authorization is not None and await self._caller_is_valid(authorization, client)
-        except CallerThrottled:
-            return False
-
-    async def _caller_is_valid(self, authorization: bytes, client: str | None) -> bool:
+        if authorization is None:
+            return CallerOutcome.INVALID
         # A header verified before is recognised by its digest alone: no base64, no
         # parsing, no secret kept in memory. It is not throttled: only whoever knows the
         # exact credentials can produce it.
         header_digest = hashlib.sha256(authorization).digest()
         if self.cache.is_verified_caller(header_digest):
-            return True
-        if self.throttle.retry_after(client):
-            raise CallerThrottled()
-        if await self._verify_caller(authorization, header_digest):
-            return True
-        self.throttle.record_failure(client)
-        return False
+            return CallerOutcome.VALID
+        if self.throttle.retry_after(peer_address):
+            return CallerOutcome.THROTTLED
+        if await self._verify_credentials(authorization, header_digest):
+            return CallerOutcome.VALID
+        self.throttle.record_failure(peer_address)
+        return CallerOutcome.INVALID
 
-    async def _verify_caller(self, authorization: bytes, header_digest: bytes) -> bool:
+    async def _verify_credentials(self, authorization: bytes, header_digest: bytes) -> bool:
         credentials = parse_basic_credentials(authorization)
         if credentials is None:
             return False
@@ -200,8 +253,10 @@ class Introspector:
         answer = None
         if not record.revoked and record.integration_usable:
             claims = active_claims(record, issuer=self.issuer)
-            answer = Answer(
-                200, json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()
+            answer = json_answer(
+                200,
+                json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode(),
+                outcome="active",
             )
         return CachedToken(
             answer=answer,

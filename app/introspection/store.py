@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.integrations.models import Integration
 from app.introspection.batching import LookupBatcher
-from app.introspection.models import IntrospectionClient
+from app.introspection_clients.models import IntrospectionClient
 from app.tokens.models import AccessToken
 
 
@@ -141,7 +141,8 @@ class PostgresStore:
         self._token_lookups = LookupBatcher(self._find_tokens)
 
     @classmethod
-    async def connect(cls, database_url: str, *, pool_size: int) -> PostgresStore:
+    def connect(cls, database_url: str, *, pool_size: int) -> PostgresStore:
+        """Connections are opened on first use, so this never waits for the database."""
         return cls(ConnectionSlots(asyncpg_dsn(database_url), pool_size))
 
     async def find_token(self, token_digest: bytes) -> TokenRecord | None:

@@ -21,18 +21,17 @@ import asyncio
 import logging
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.base import utc_now
 from app.db.session import begin_write
-from app.integrations.models import Integration
 from app.notifications import templates
+from app.notifications.facts import IntegrationFacts, TokenFacts
 from app.notifications.repository import SCAN_LOCK_KEY, OutboxRepository
-from app.notifications.sender import wake_local_senders
-from app.notifications.service import NoticeKind
-from app.tokens.models import AccessToken
+from app.notifications.sender import wake_sender_after_commit
+from app.notifications.service import NoticeKind, outbox_row
+from app.tokens.repository import TokenRepository
 
 logger = logging.getLogger("app.notifications")
 
@@ -46,7 +45,7 @@ def dedupe_key(token_id: uuid.UUID, band: str) -> str:
     return f"expiry:{token_id}:{band}"
 
 
-def band_for(token: AccessToken, now: datetime) -> tuple[NoticeKind, str] | None:
+def band_for(token: TokenFacts, now: datetime) -> tuple[NoticeKind, str] | None:
     """The warning a token is due for at ``now`` (kind, dedupe suffix), if any."""
     if token.expires_at is None:
         return None
@@ -62,32 +61,12 @@ def band_for(token: AccessToken, now: datetime) -> tuple[NoticeKind, str] | None
 
 
 def _mail(
-    kind: NoticeKind, integration: Integration, token: AccessToken, now: datetime
+    kind: NoticeKind, integration: IntegrationFacts, token: TokenFacts, now: datetime
 ) -> templates.Mail:
     if kind == NoticeKind.TOKEN_EXPIRED:
         return templates.token_expired(integration, token, at=now)
     days = 1 if kind == NoticeKind.TOKEN_EXPIRES_IN_1_DAY else 7
     return templates.token_expiring(integration, token, days=days, at=now)
-
-
-def _row(
-    kind: NoticeKind, key: str, integration: Integration, token: AccessToken, now: datetime
-) -> dict[str, Any]:
-    mail = _mail(kind, integration, token, now)
-    return {
-        "id": uuid.uuid4(),
-        "created_at": now,
-        "integration_id": integration.id,
-        "recipient": integration.notification_email,
-        "subject": mail.subject,
-        "body": mail.body,
-        "kind": kind.value,
-        "dedupe_key": key,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "sent_at": None,
-        "last_error": None,
-    }
 
 
 async def scan_expiring_tokens(
@@ -106,24 +85,30 @@ async def scan_expiring_tokens(
             repository = OutboxRepository(session)
             if not await repository.try_lock(SCAN_LOCK_KEY):
                 return queued  # another replica is scanning right now
-            page = await repository.expiry_candidates(
+            page = await TokenRepository(session).expiring_between(
                 expires_after=now - EXPIRED_LOOKBACK,
                 expires_until=now + WARN_7_DAYS,
                 after=after,
                 limit=page_size,
             )
-            due: dict[str, tuple[NoticeKind, Integration, AccessToken]] = {}
-            for token, integration in page:
+            due: dict[str, tuple[NoticeKind, IntegrationFacts, TokenFacts]] = {}
+            for token_row, integration_row in page:
+                token = TokenFacts.of(token_row)
                 band = band_for(token, now)
                 if band is not None:
+                    integration = IntegrationFacts.of(integration_row)
                     due[dedupe_key(token.id, band[1])] = (band[0], integration, token)
             known = await repository.existing_dedupe_keys(due)
             rows = [
-                _row(kind, key, integration, token, now)
+                outbox_row(integration, _mail(kind, integration, token, now), kind, now=now,
+                           dedupe_key=key)
                 for key, (kind, integration, token) in due.items()
                 if key not in known
             ]
-            queued += await repository.insert_unless_duplicate(rows)
+            inserted = await repository.insert_unless_duplicate(rows)
+            if inserted:
+                queued += inserted
+                wake_sender_after_commit(session)
             await session.commit()
         if len(page) < page_size:
             break
@@ -132,7 +117,6 @@ async def scan_expiring_tokens(
         after = (last.expires_at, last.id)
     if queued:
         logger.info("expiry scan queued %d warning(s)", queued)
-        wake_local_senders()
     return queued
 
 

@@ -9,9 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.db.repository import Repository
-from app.integrations.models import Integration
 from app.notifications.models import OutboxMessage
-from app.tokens.models import AccessToken
 
 _IN_CHUNK = 500
 
@@ -26,9 +24,6 @@ class OutboxRepository(Repository[OutboxMessage]):
     @property
     def _postgres(self) -> bool:
         return self.session.get_bind().dialect.name == "postgresql"
-
-    def add(self, message: OutboxMessage) -> None:
-        self.session.add(message)
 
     async def insert_unless_duplicate(self, rows: Sequence[dict[str, Any]]) -> int:
         """Insert rows whose ``dedupe_key`` is new; a key already present is skipped silently.
@@ -99,36 +94,3 @@ class OutboxRepository(Repository[OutboxMessage]):
             )
             .execution_options(synchronize_session=False)
         )
-
-    async def expiry_candidates(
-        self,
-        *,
-        expires_after: datetime,
-        expires_until: datetime,
-        after: tuple[datetime, uuid.UUID] | None,
-        limit: int,
-    ) -> Sequence[tuple[AccessToken, Integration]]:
-        """Unrevoked tokens of live integrations expiring within the window.
-
-        Ordered by (expires_at, id) and starting after the keyset ``after``, one page at a time.
-        """
-        statement = (
-            select(AccessToken, Integration)
-            .join(Integration, Integration.id == AccessToken.integration_id)
-            .where(
-                AccessToken.revoked_at.is_(None),
-                AccessToken.expires_at > expires_after,
-                AccessToken.expires_at <= expires_until,
-                Integration.deleted_at.is_(None),
-            )
-            .order_by(AccessToken.expires_at, AccessToken.id)
-            .limit(limit)
-        )
-        if after is not None:
-            last_expiry, last_id = after
-            statement = statement.where(
-                (AccessToken.expires_at > last_expiry)
-                | ((AccessToken.expires_at == last_expiry) & (AccessToken.id > last_id))
-            )
-        result = await self.session.execute(statement)
-        return [(token, integration) for token, integration in result.tuples()]

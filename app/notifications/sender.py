@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.db.base import utc_now
-from app.db.session import begin_write
+from app.db.session import after_commit, begin_write
 from app.notifications.models import OutboxMessage
 from app.notifications.repository import SENDER_LOCK_KEY, OutboxRepository
 
@@ -44,13 +44,16 @@ RETRY_MAX = timedelta(hours=1)
 ROUND_LIMIT = 100
 QUIT_TIMEOUT_SECONDS = 5.0
 
-_local_wakeups: set[asyncio.Event] = set()
+# The session.info key under which a sessionmaker hands its sessions the event that wakes
+# this process's sender (absent where no sender runs).
+SENDER_WAKEUP = "notification_sender_wakeup"
 
 
-def wake_local_senders() -> None:
-    """Ask the senders of this process to look at the outbox now (after a commit)."""
-    for event in _local_wakeups:
-        event.set()
+def wake_sender_after_commit(session: AsyncSession) -> None:
+    """Ask this process's sender to look at the outbox right after the commit."""
+    wakeup: asyncio.Event | None = session.info.get(SENDER_WAKEUP)
+    if wakeup is not None:
+        after_commit(session, wakeup.set)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -201,8 +204,10 @@ class OutboxSender:
         mailer: Mailer,
         *,
         mail_from: str,
+        wakeup: asyncio.Event | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._wakeup = wakeup or asyncio.Event()
         self._mailer = mailer
         self._mail_from = mail_from
 
@@ -228,21 +233,17 @@ class OutboxSender:
             await connection.close()
 
     async def run_forever(self, interval: float) -> None:
-        wakeup = asyncio.Event()
-        _local_wakeups.add(wakeup)
-        try:
-            while True:
-                wakeup.clear()
-                more = False
-                try:
-                    more = (await self.send_pending()).more
-                except Exception as exc:  # logged, and the loop goes on
-                    logger.warning("notification sender round failed (%s)", type(exc).__name__)
-                if not more:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(wakeup.wait(), timeout=interval)
-        finally:
-            _local_wakeups.discard(wakeup)
+        """Send a round, then wait for a wake-up (a commit that queued mail) or ``interval``."""
+        while True:
+            self._wakeup.clear()
+            more = False
+            try:
+                more = (await self.send_pending()).more
+            except Exception as exc:  # logged, and the loop goes on
+                logger.warning("notification sender round failed (%s)", type(exc).__name__)
+            if not more:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=interval)
 
     async def _deliver_next(self, connection: _LazyConnection, now: datetime) -> bool | None:
         """None: nothing due (or another sender is active); else whether it was delivered."""

@@ -3,24 +3,25 @@
 A notice is a row in the outbox, added to the caller's session; it commits (or rolls
 back) with the change that caused it, so a committed change always has its notice and a
 rolled-back one never does. Delivery is the sender's job (``app.notifications.sender``).
+Callers pass facts (``IntegrationFacts``, ``TokenFacts``), never their ORM rows.
 """
 
 from __future__ import annotations
 
 import enum
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utc_now
-from app.db.session import after_commit
-from app.integrations.models import Integration
 from app.notifications import templates
+from app.notifications.facts import IntegrationFacts, TokenFacts
 from app.notifications.models import OutboxMessage
 from app.notifications.repository import OutboxRepository
-from app.notifications.sender import wake_local_senders
-from app.tokens.models import AccessToken
+from app.notifications.sender import wake_sender_after_commit
 
 
 class NoticeKind(enum.StrEnum):
@@ -38,140 +39,129 @@ class NoticeKind(enum.StrEnum):
 
 
 def outbox_row(
-    integration: Integration,
+    integration: IntegrationFacts,
     mail: templates.Mail,
     kind: NoticeKind,
     *,
     now: datetime,
     dedupe_key: str | None = None,
-) -> OutboxMessage:
-    return OutboxMessage(
-        created_at=now,
-        integration_id=integration.id,
-        recipient=integration.notification_email,
-        subject=mail.subject,
-        body=mail.body,
-        kind=kind.value,
-        dedupe_key=dedupe_key,
-        attempts=0,
-        next_attempt_at=now,
-    )
+) -> dict[str, Any]:
+    """The column values of one queued notice (the expiry scan inserts them in bulk)."""
+    return {
+        "id": uuid.uuid4(),
+        "created_at": now,
+        "integration_id": integration.id,
+        "recipient": integration.notification_email,
+        "subject": mail.subject,
+        "body": mail.body,
+        "kind": kind.value,
+        "dedupe_key": dedupe_key,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "sent_at": None,
+        "last_error": None,
+    }
 
 
 class NotificationService:
+    """Each method queues one notice; ``at`` in a template is when it was queued."""
+
     async def token_issued(
-        self, session: AsyncSession, integration: Integration, token: AccessToken, *, actor: str
+        self, session: AsyncSession, integration: IntegrationFacts, token: TokenFacts, *, actor: str
     ) -> None:
-        now = utc_now()
-        mail = templates.token_issued(integration, token, actor=actor, at=now)
-        self._queue(session, integration, mail, NoticeKind.TOKEN_ISSUED, now=now)
+        self._queue(
+            session,
+            integration,
+            NoticeKind.TOKEN_ISSUED,
+            lambda at: templates.token_issued(integration, token, actor=actor, at=at),
+        )
 
     async def token_regenerated(
         self,
         session: AsyncSession,
-        integration: Integration,
-        old: AccessToken,
-        new: AccessToken,
+        integration: IntegrationFacts,
+        old: TokenFacts,
+        new: TokenFacts,
         *,
         actor: str,
     ) -> None:
-        now = utc_now()
-        mail = templates.token_regenerated(integration, old, new, actor=actor, at=now)
-        self._queue(session, integration, mail, NoticeKind.TOKEN_REGENERATED, now=now)
+        self._queue(
+            session,
+            integration,
+            NoticeKind.TOKEN_REGENERATED,
+            lambda at: templates.token_regenerated(integration, old, new, actor=actor, at=at),
+        )
 
     async def token_revoked(
-        self, session: AsyncSession, integration: Integration, token: AccessToken, *, actor: str
+        self, session: AsyncSession, integration: IntegrationFacts, token: TokenFacts, *, actor: str
     ) -> None:
-        now = utc_now()
-        mail = templates.token_revoked(integration, token, actor=actor, at=now)
-        self._queue(session, integration, mail, NoticeKind.TOKEN_REVOKED, now=now)
+        self._queue(
+            session,
+            integration,
+            NoticeKind.TOKEN_REVOKED,
+            lambda at: templates.token_revoked(integration, token, actor=actor, at=at),
+        )
 
     async def tokens_revoked(
         self,
         session: AsyncSession,
-        integration: Integration,
-        tokens: Sequence[AccessToken],
+        integration: IntegrationFacts,
+        tokens: Sequence[TokenFacts],
         *,
         actor: str,
+        leaked: bool = False,
     ) -> None:
-        """One summary for a mass revoke, however many tokens it revoked (none: no mail)."""
-        self._queue_summary(
-            session,
-            integration,
-            tokens,
-            templates.tokens_revoked,
-            NoticeKind.TOKENS_REVOKED,
-            actor=actor,
-        )
-
-    async def tokens_leaked(
-        self,
-        session: AsyncSession,
-        integration: Integration,
-        tokens: Sequence[AccessToken],
-        *,
-        actor: str,
-    ) -> None:
-        """One notice per integration for the leaked secrets of it that were revoked."""
-        self._queue_summary(
-            session,
-            integration,
-            tokens,
-            templates.tokens_leaked,
-            NoticeKind.TOKENS_LEAKED,
-            actor=actor,
-        )
-
-    def _queue_summary(
-        self,
-        session: AsyncSession,
-        integration: Integration,
-        tokens: Sequence[AccessToken],
-        template: Callable[..., templates.Mail],
-        kind: NoticeKind,
-        *,
-        actor: str,
-    ) -> None:
+        """One summary for a mass revoke or a leak report, however many tokens (none: no mail)."""
         if not tokens:
             return
-        now = utc_now()
+        template = templates.tokens_leaked if leaked else templates.tokens_revoked
         self._queue(
-            session, integration, template(integration, tokens, actor=actor, at=now), kind, now=now
+            session,
+            integration,
+            NoticeKind.TOKENS_LEAKED if leaked else NoticeKind.TOKENS_REVOKED,
+            lambda at: template(integration, tokens, actor=actor, at=at),
         )
 
     async def integration_active_changed(
-        self, session: AsyncSession, integration: Integration, *, actor: str
+        self, session: AsyncSession, integration: IntegrationFacts, *, actor: str
     ) -> None:
-        now = utc_now()
         if integration.active:
-            mail = templates.integration_reactivated(integration, actor=actor, at=now)
-            kind = NoticeKind.INTEGRATION_REACTIVATED
+            kind, template = NoticeKind.INTEGRATION_REACTIVATED, templates.integration_reactivated
         else:
-            mail = templates.integration_deactivated(integration, actor=actor, at=now)
-            kind = NoticeKind.INTEGRATION_DEACTIVATED
-        self._queue(session, integration, mail, kind, now=now)
+            kind, template = NoticeKind.INTEGRATION_DEACTIVATED, templates.integration_deactivated
+        self._queue(
+            session, integration, kind, lambda at: template(integration, actor=actor, at=at)
+        )
 
     async def integration_deleted(
-        self, session: AsyncSession, integration: Integration, *, revoked_tokens: int, actor: str
+        self,
+        session: AsyncSession,
+        integration: IntegrationFacts,
+        *,
+        revoked_tokens: int,
+        actor: str,
     ) -> None:
-        now = utc_now()
-        mail = templates.integration_deleted(
-            integration, revoked_tokens=revoked_tokens, actor=actor, at=now
+        self._queue(
+            session,
+            integration,
+            NoticeKind.INTEGRATION_DELETED,
+            lambda at: templates.integration_deleted(
+                integration, revoked_tokens=revoked_tokens, actor=actor, at=at
+            ),
         )
-        self._queue(session, integration, mail, NoticeKind.INTEGRATION_DELETED, now=now)
 
     @staticmethod
     def _queue(
         session: AsyncSession,
-        integration: Integration,
-        mail: templates.Mail,
+        integration: IntegrationFacts,
         kind: NoticeKind,
-        *,
-        now: datetime,
+        write_mail: Callable[[datetime], templates.Mail],
     ) -> None:
-        OutboxRepository(session).add(outbox_row(integration, mail, kind, now=now))
+        now = utc_now()
+        row = outbox_row(integration, write_mail(now), kind, now=now)
+        OutboxRepository(session).add(OutboxMessage(**row))
         # Deliver soon after the commit instead of at the next poll (never before it).
-        after_commit(session, wake_local_senders)
+        wake_sender_after_commit(session)
 
 
 notification_service = NotificationService()

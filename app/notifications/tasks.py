@@ -15,9 +15,16 @@ logger = logging.getLogger("app.notifications")
 
 
 def start_notification_tasks(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    sender_wakeup: asyncio.Event,
 ) -> list[asyncio.Task[None]]:
-    """Start the expiry scan and, when mail can be delivered, the outbox sender."""
+    """Start the expiry scan and, when mail can be delivered, the outbox sender.
+
+    ``sender_wakeup`` is the event the sessions of ``sessionmaker`` set after a commit
+    that queued mail (see ``wake_sender_after_commit``).
+    """
     tasks = [
         asyncio.create_task(
             run_expiry_scans(sessionmaker, interval=settings.notification_scan_seconds),
@@ -29,7 +36,9 @@ def start_notification_tasks(
         log = logger.warning if settings.environment == "production" else logger.info
         log("SMTP_HOST is not set: notification emails are queued in the outbox, not sent")
         return tasks
-    sender = OutboxSender(sessionmaker, mailer, mail_from=settings.mail_from)
+    sender = OutboxSender(
+        sessionmaker, mailer, mail_from=settings.mail_from, wakeup=sender_wakeup
+    )
     tasks.append(
         asyncio.create_task(
             sender.run_forever(settings.notification_poll_seconds), name="notification-sender"

@@ -2,7 +2,7 @@
 
 Every mail names the integration, the token(s) by name and hint, when it happened and who
 did it, and says what to do next. None ever contains a secret: the functions only receive
-stored rows, and the store holds no secret.
+facts of stored rows, and the store holds no secret.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.integrations.models import Integration
-from app.tokens.models import AccessToken
+from app.notifications.facts import IntegrationFacts, TokenFacts
 
 PRODUCT = "Global Integrations"
 SUBJECT_PREFIX = f"[{PRODUCT}]"
@@ -44,18 +43,18 @@ def _one_line(text: str) -> str:
     return _CONTROL_CHARACTERS.sub(" ", text).strip()
 
 
-def _subject(integration: Integration, what: str) -> str:
+def _subject(integration: IntegrationFacts, what: str) -> str:
     subject = f'{SUBJECT_PREFIX} "{_one_line(integration.name)}": {what}'
     if len(subject) > SUBJECT_MAX_LENGTH:
         subject = subject[: SUBJECT_MAX_LENGTH - 1] + "…"
     return subject
 
 
-def _token_label(token: AccessToken) -> str:
+def _token_label(token: TokenFacts) -> str:
     return f'"{_one_line(token.name)}" ({token.hint})'
 
 
-def _expiry(token: AccessToken) -> str:
+def _expiry(token: TokenFacts) -> str:
     return "never" if token.expires_at is None else when(token.expires_at)
 
 
@@ -71,7 +70,7 @@ def _facts(rows: Sequence[tuple[str, str]]) -> str:
     return "\n".join(f"  {label + ':':<{width}} {value}" for label, value in rows)
 
 
-def _token_list(tokens: Sequence[AccessToken]) -> str:
+def _token_list(tokens: Sequence[TokenFacts]) -> str:
     lines = [f"  - {_token_label(t)}, id {t.id}" for t in tokens[:MAX_LISTED_TOKENS]]
     if len(tokens) > MAX_LISTED_TOKENS:
         lines.append(f"  … and {len(tokens) - MAX_LISTED_TOKENS} more (see the audit trail)")
@@ -95,7 +94,7 @@ def _wrap(text: str) -> str:
     return "\n".join(lines)
 
 
-def _body(integration: Integration, *, lead: str, facts: str, next_steps: str) -> str:
+def _body(integration: IntegrationFacts, *, lead: str, facts: str, next_steps: str) -> str:
     footer = (
         "You receive this email because it is the notification address of the "
         f'integration "{_one_line(integration.name)}" in the {PRODUCT} service. '
@@ -107,11 +106,13 @@ def _body(integration: Integration, *, lead: str, facts: str, next_steps: str) -
     )
 
 
-def _integration_facts(integration: Integration) -> list[tuple[str, str]]:
+def _integration_facts(integration: IntegrationFacts) -> list[tuple[str, str]]:
     return [("Integration", f'"{_one_line(integration.name)}" (id {integration.id})')]
 
 
-def token_issued(integration: Integration, token: AccessToken, *, actor: str, at: datetime) -> Mail:
+def token_issued(
+    integration: IntegrationFacts, token: TokenFacts, *, actor: str, at: datetime
+) -> Mail:
     return Mail(
         _subject(integration, f'new access token "{_one_line(token.name)}" issued'),
         _body(
@@ -136,9 +137,9 @@ def token_issued(integration: Integration, token: AccessToken, *, actor: str, at
 
 
 def token_regenerated(
-    integration: Integration,
-    old: AccessToken,
-    new: AccessToken,
+    integration: IntegrationFacts,
+    old: TokenFacts,
+    new: TokenFacts,
     *,
     actor: str,
     at: datetime,
@@ -171,7 +172,7 @@ def token_regenerated(
 
 
 def token_revoked(
-    integration: Integration, token: AccessToken, *, actor: str, at: datetime
+    integration: IntegrationFacts, token: TokenFacts, *, actor: str, at: datetime
 ) -> Mail:
     return Mail(
         _subject(integration, f'access token "{_one_line(token.name)}" revoked'),
@@ -196,63 +197,80 @@ def token_revoked(
 
 
 def tokens_revoked(
-    integration: Integration, tokens: Sequence[AccessToken], *, actor: str, at: datetime
+    integration: IntegrationFacts, tokens: Sequence[TokenFacts], *, actor: str, at: datetime
 ) -> Mail:
     count = len(tokens)
-    return Mail(
-        _subject(integration, f"{count} access token{'s' if count != 1 else ''} revoked"),
-        _body(
-            integration,
-            lead=f"{count} access token{'s were' if count != 1 else ' was'} revoked at once:",
-            facts=_token_list(tokens)
-            + "\n\n"
-            + _facts([*_integration_facts(integration), ("When", when(at)), ("By", actor)]),
-            next_steps=(
-                "Requests with these tokens are refused from now on. If an application still "
-                "needs access, issue a new token for it and put the new secret into it. "
-                + IF_UNEXPECTED
-            ),
+    return _summary(
+        integration,
+        tokens,
+        subject=f"{count} access token{'s' if count != 1 else ''} revoked",
+        lead=f"{count} access token{'s were' if count != 1 else ' was'} revoked at once:",
+        by=("By", actor),
+        at=at,
+        next_steps=(
+            "Requests with these tokens are refused from now on. If an application still "
+            "needs access, issue a new token for it and put the new secret into it. "
+            + IF_UNEXPECTED
         ),
     )
 
 
 def tokens_leaked(
-    integration: Integration, tokens: Sequence[AccessToken], *, actor: str, at: datetime
+    integration: IntegrationFacts, tokens: Sequence[TokenFacts], *, actor: str, at: datetime
 ) -> Mail:
     count = len(tokens)
-    return Mail(
-        _subject(
-            integration,
-            f"{count} leaked access token{'s' if count != 1 else ''} revoked",
+    return _summary(
+        integration,
+        tokens,
+        subject=f"{count} leaked access token{'s' if count != 1 else ''} revoked",
+        lead=(
+            f"The secret{'s' if count != 1 else ''} of {count} access "
+            f"token{'s' if count != 1 else ''} of this integration "
+            f"{'were' if count != 1 else 'was'} reported as leaked (found where "
+            f"{'they' if count != 1 else 'it'} must not be, for example in a public "
+            "repository or a log), so the "
+            f"token{'s were' if count != 1 else ' was'} revoked at once:"
         ),
-        _body(
-            integration,
-            lead=(
-                f"The secret{'s' if count != 1 else ''} of {count} access "
-                f"token{'s' if count != 1 else ''} of this integration "
-                f"{'were' if count != 1 else 'was'} reported as leaked (found where "
-                f"{'they' if count != 1 else 'it'} must not be, for example in a public "
-                "repository or a log), so the "
-                f"token{'s were' if count != 1 else ' was'} revoked at once:"
-            ),
-            facts=_token_list(tokens)
-            + "\n\n"
-            + _facts(
-                [*_integration_facts(integration), ("When", when(at)), ("Reported by", actor)]
-            ),
-            next_steps=(
-                "1. Issue a new token for every application that used a revoked one and put "
-                "the new secret into it; requests with the leaked secrets are refused.\n"
-                "2. Find out where the secret was exposed and remove it from there (and from "
-                "any history, such as old commits or build logs).\n"
-                "3. Review the integration's audit trail and your application's logs for "
-                "activity you do not recognise."
-            ),
+        by=("Reported by", actor),
+        at=at,
+        next_steps=(
+            "1. Issue a new token for every application that used a revoked one and put "
+            "the new secret into it; requests with the leaked secrets are refused.\n"
+            "2. Find out where the secret was exposed and remove it from there (and from "
+            "any history, such as old commits or build logs).\n"
+            "3. Review the integration's audit trail and your application's logs for "
+            "activity you do not recognise."
         ),
     )
 
 
-def integration_deactivated(integration: Integration, *, actor: str, at: datetime) -> Mail:
+def _summary(
+    integration: IntegrationFacts,
+    tokens: Sequence[TokenFacts],
+    *,
+    subject: str,
+    lead: str,
+    by: tuple[str, str],
+    at: datetime,
+    next_steps: str,
+) -> Mail:
+    """One notice about many tokens: the list first, then when and who."""
+    return Mail(
+        _subject(integration, subject),
+        _body(
+            integration,
+            lead=lead,
+            facts=_token_list(tokens)
+            + "\n\n"
+            + _facts([*_integration_facts(integration), ("When", when(at)), by]),
+            next_steps=next_steps,
+        ),
+    )
+
+
+def integration_deactivated(
+    integration: IntegrationFacts, *, actor: str, at: datetime
+) -> Mail:
     return Mail(
         _subject(integration, "integration deactivated"),
         _body(
@@ -271,7 +289,9 @@ def integration_deactivated(integration: Integration, *, actor: str, at: datetim
     )
 
 
-def integration_reactivated(integration: Integration, *, actor: str, at: datetime) -> Mail:
+def integration_reactivated(
+    integration: IntegrationFacts, *, actor: str, at: datetime
+) -> Mail:
     return Mail(
         _subject(integration, "integration activated again"),
         _body(
@@ -290,7 +310,7 @@ def integration_reactivated(integration: Integration, *, actor: str, at: datetim
 
 
 def integration_deleted(
-    integration: Integration, *, revoked_tokens: int, actor: str, at: datetime
+    integration: IntegrationFacts, *, revoked_tokens: int, actor: str, at: datetime
 ) -> Mail:
     return Mail(
         _subject(integration, "integration deleted"),
@@ -311,59 +331,74 @@ def integration_deleted(
 
 
 def token_expiring(
-    integration: Integration, token: AccessToken, *, days: int, at: datetime
+    integration: IntegrationFacts, token: TokenFacts, *, days: int, at: datetime
 ) -> Mail:
     assert token.expires_at is not None
     period = "1 day" if days == 1 else f"{days} days"
-    return Mail(
-        _subject(integration, f'access token "{_one_line(token.name)}" expires in {period}'),
-        _body(
-            integration,
-            lead=(
-                f"The access token {_token_label(token)} expires on "
-                f"{when(token.expires_at)}, {_remaining(token.expires_at - at)} from now."
-            ),
-            facts=_facts(
-                [
-                    *_integration_facts(integration),
-                    ("Token", f"{_token_label(token)}, id {token.id}"),
-                    ("Expires", when(token.expires_at)),
-                    ("Checked", when(at)),
-                    ("By", "the automatic expiry check"),
-                ]
-            ),
-            next_steps=(
-                "If the token is still in use, regenerate it (or issue a new one) before it "
-                "expires, and put the new secret into the applications that use it. If it "
-                "is no longer needed, do nothing: it stops working on its own, or revoke it."
-            ),
+    return _expiry_notice(
+        integration,
+        token,
+        at=at,
+        subject=f"expires in {period}",
+        lead=(
+            f"The access token {_token_label(token)} expires on "
+            f"{when(token.expires_at)}, {_remaining(token.expires_at - at)} from now."
+        ),
+        label="Expires",
+        next_steps=(
+            "If the token is still in use, regenerate it (or issue a new one) before it "
+            "expires, and put the new secret into the applications that use it. If it "
+            "is no longer needed, do nothing: it stops working on its own, or revoke it."
         ),
     )
 
 
-def token_expired(integration: Integration, token: AccessToken, *, at: datetime) -> Mail:
+def token_expired(integration: IntegrationFacts, token: TokenFacts, *, at: datetime) -> Mail:
+    assert token.expires_at is not None
+    return _expiry_notice(
+        integration,
+        token,
+        at=at,
+        subject="has expired",
+        lead=(
+            f"The access token {_token_label(token)} expired on "
+            f"{when(token.expires_at)}; requests with it are refused."
+        ),
+        label="Expired",
+        next_steps=(
+            "If an application still needs access, regenerate this token (an expired "
+            "token may be regenerated) or issue a new one, and put the new secret into "
+            "the application. If it is no longer needed, nothing is to be done."
+        ),
+    )
+
+
+def _expiry_notice(
+    integration: IntegrationFacts,
+    token: TokenFacts,
+    *,
+    at: datetime,
+    subject: str,
+    lead: str,
+    label: str,
+    next_steps: str,
+) -> Mail:
+    """The expiry scan's notices: before a token expires, and once it has."""
     assert token.expires_at is not None
     return Mail(
-        _subject(integration, f'access token "{_one_line(token.name)}" has expired'),
+        _subject(integration, f'access token "{_one_line(token.name)}" {subject}'),
         _body(
             integration,
-            lead=(
-                f"The access token {_token_label(token)} expired on "
-                f"{when(token.expires_at)}; requests with it are refused."
-            ),
+            lead=lead,
             facts=_facts(
                 [
                     *_integration_facts(integration),
                     ("Token", f"{_token_label(token)}, id {token.id}"),
-                    ("Expired", when(token.expires_at)),
+                    (label, when(token.expires_at)),
                     ("Checked", when(at)),
                     ("By", "the automatic expiry check"),
                 ]
             ),
-            next_steps=(
-                "If an application still needs access, regenerate this token (an expired "
-                "token may be regenerated) or issue a new one, and put the new secret into "
-                "the application. If it is no longer needed, nothing is to be done."
-            ),
+            next_steps=next_steps,
         ),
     )

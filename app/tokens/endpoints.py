@@ -14,6 +14,8 @@ from app.schemas import NO_NUL, Page, PageDep
 from app.tokens.models import AccessToken, TokenStatus
 from app.tokens.schemas import (
     IssuedTokenOut,
+    LeakReport,
+    LeakResult,
     MassRevoke,
     MassRevokeResult,
     TokenIssue,
@@ -23,6 +25,7 @@ from app.tokens.schemas import (
 from app.tokens.service import IssuedToken, token_service
 
 router = APIRouter(prefix="/integrations/{integration_id}/tokens", tags=["tokens"])
+leaked_router = APIRouter(prefix="/leaked-tokens", tags=["leaked tokens"])
 
 
 def render(token: AccessToken) -> TokenOut:
@@ -122,3 +125,15 @@ async def regenerate_token(
         session, integration_id, token_id, body, actor=principal.actor
     )
     return render_issued(issued, response)
+
+
+@leaked_router.post("", response_model=LeakResult)
+async def report_leaked_tokens(
+    session: SessionDep, principal: AdminWrite, body: LeakReport
+) -> LeakResult:
+    """Revoke leaked secrets at once (up to 1000 per call) and notify their integrations.
+
+    Every secret that is one of our active tokens is revoked with reason `leaked`; the
+    answer holds counts only and never says which integration a secret belonged to.
+    """
+    return await token_service.revoke_leaked(session, body.secrets, actor=principal.actor)

@@ -1,4 +1,4 @@
-"""Access tokens: issue, revoke (one or many) and regenerate.
+"""Access tokens: issue, revoke (one, many, all, or those reported leaked) and regenerate.
 
 The plaintext secret exists only in the ``IssuedToken`` returned to the endpoint, which
 shows it once; everything stored or audited is the digest and the hint.
@@ -7,6 +7,7 @@ shows it once; everything stored or audited is the digest and the hint.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,12 +18,14 @@ from app import token_format
 from app.audit.service import AuditAction, audit_service
 from app.db.base import utc_now
 from app.errors import Conflict, InvalidInput, NotFound
-from app.integrations.service import integration_service
+from app.integrations.models import Integration
+from app.integrations.repository import IntegrationRepository
 from app.introspection.invalidation import announce, token_key
+from app.notifications.facts import IntegrationFacts, TokenFacts
 from app.notifications.service import notification_service
 from app.tokens.models import AccessToken, ExpirationPolicy, RevocationReason, TokenStatus
-from app.tokens.repository import TokenRepository
-from app.tokens.schemas import Expiration, MassRevoke, MassRevokeResult, TokenIssue
+from app.tokens.repository import TokenCountsRow, TokenRepository
+from app.tokens.schemas import Expiration, LeakResult, MassRevoke, MassRevokeResult, TokenIssue
 
 POLICY_LIFETIMES: dict[ExpirationPolicy, timedelta] = {
     ExpirationPolicy.DAYS_7: timedelta(days=7),
@@ -62,11 +65,20 @@ def _same_policy_from_now(old: AccessToken, *, now: datetime) -> datetime | None
     return expiry_for(old.expiration_policy, None, now=now)
 
 
+async def _live_integration(
+    session: AsyncSession, integration_id: uuid.UUID, *, for_update: bool = False
+) -> Integration:
+    """The parent of the tokens asked for; 404 when it does not exist or is deleted."""
+    return await IntegrationRepository(session).get_by_id_or_raise(
+        integration_id, for_update=for_update, not_found=f"No integration with id {integration_id}."
+    )
+
+
 class TokenService:
     async def get(
         self, session: AsyncSession, integration_id: uuid.UUID, token_id: uuid.UUID
     ) -> AccessToken:
-        await integration_service.get_live(session, integration_id)
+        await _live_integration(session, integration_id)
         return await self._get_under(session, integration_id, token_id)
 
     async def list_tokens(
@@ -79,7 +91,7 @@ class TokenService:
         limit: int,
         offset: int,
     ) -> tuple[Sequence[AccessToken], int]:
-        await integration_service.get_live(session, integration_id)
+        await _live_integration(session, integration_id)
         return await TokenRepository(session).list_under(
             integration_id, status=status, q=q, now=utc_now(), limit=limit, offset=offset
         )
@@ -88,7 +100,7 @@ class TokenService:
         self, session: AsyncSession, integration_id: uuid.UUID, data: TokenIssue, *, actor: str
     ) -> IssuedToken:
         # Locked so that a concurrent delete cannot revoke "all" tokens and miss this one.
-        integration = await integration_service.get_live(session, integration_id, for_update=True)
+        integration = await _live_integration(session, integration_id, for_update=True)
         now = utc_now()
         expires_at = expiry_for(data.expiration_policy, data.expires_at, now=now)
         issued = await self._create(
@@ -107,13 +119,15 @@ class TokenService:
             token_id=issued.token.id,
             details=self._audit_details(issued.token),
         )
-        await notification_service.token_issued(session, integration, issued.token, actor=actor)
+        await notification_service.token_issued(
+            session, IntegrationFacts.of(integration), TokenFacts.of(issued.token), actor=actor
+        )
         return issued
 
     async def revoke(
         self, session: AsyncSession, integration_id: uuid.UUID, token_id: uuid.UUID, *, actor: str
     ) -> AccessToken:
-        integration = await integration_service.get_live(session, integration_id)
+        integration = await _live_integration(session, integration_id)
         token = await self._get_under(session, integration_id, token_id, for_update=True)
         now = utc_now()
         if token.status_at(now) != TokenStatus.ACTIVE:
@@ -122,21 +136,16 @@ class TokenService:
             token, {"revoked_at": now, "revocation_reason": RevocationReason.REVOKED}
         )
         await announce(session, [token_key(token.token_digest)])
-        await audit_service.record(
-            session,
-            actor=actor,
-            action=AuditAction.TOKEN_REVOKED,
-            integration_id=integration_id,
-            token_id=token.id,
-            details={"name": token.name, "hint": token.hint, "reason": "revoked"},
+        await self._audit_revoked(session, [token], reason="revoked", actor=actor)
+        await notification_service.token_revoked(
+            session, IntegrationFacts.of(integration), TokenFacts.of(token), actor=actor
         )
-        await notification_service.token_revoked(session, integration, token, actor=actor)
         return token
 
     async def mass_revoke(
         self, session: AsyncSession, integration_id: uuid.UUID, data: MassRevoke, *, actor: str
     ) -> MassRevokeResult:
-        integration = await integration_service.get_live(session, integration_id, for_update=True)
+        integration = await _live_integration(session, integration_id, for_update=True)
         requested = list(dict.fromkeys(data.token_ids)) if data.token_ids is not None else None
         repository = TokenRepository(session)
         tokens = {t.id: t for t in await repository.lock_under(integration_id, requested)}
@@ -156,22 +165,68 @@ class TokenService:
             else:
                 result.already_inactive.append(token_id)
         await repository.revoke_ids(result.revoked, reason=RevocationReason.REVOKED, now=now)
-        await announce(session, [token_key(tokens[i].token_digest) for i in result.revoked])
-        for token_id in result.revoked:
-            token = tokens[token_id]
-            await audit_service.record(
-                session,
-                actor=actor,
-                action=AuditAction.TOKEN_REVOKED,
-                integration_id=integration_id,
-                token_id=token_id,
-                details={"name": token.name, "hint": token.hint, "reason": "revoked", "mass": True},
-            )
+        revoked = [tokens[i] for i in result.revoked]
+        await announce(session, [token_key(t.token_digest) for t in revoked])
+        await self._audit_revoked(session, revoked, reason="revoked", actor=actor, mass=True)
         # One summary mail for the whole action, not one per token.
         await notification_service.tokens_revoked(
-            session, integration, [tokens[i] for i in result.revoked], actor=actor
+            session,
+            IntegrationFacts.of(integration),
+            [TokenFacts.of(t) for t in revoked],
+            actor=actor,
         )
         return result
+
+    async def revoke_leaked(
+        self, session: AsyncSession, secrets: Sequence[str], *, actor: str
+    ) -> LeakResult:
+        """Revoke every reported secret that is one of our active tokens; answer counts only.
+
+        Each affected integration gets one notice; the answer never says whose a secret was.
+        """
+        distinct = list(dict.fromkeys(secrets))  # a secret reported twice counts once
+        # Malformed or wrong-checksum strings cannot be ours: no database lookup for them.
+        digests = [token_format.digest(s) for s in distinct if token_format.is_well_formed(s)]
+        repository = TokenRepository(session)
+        tokens = await repository.lock_by_digests(digests)
+        now = utc_now()
+        leaked = [t for t in tokens if t.status_at(now) == TokenStatus.ACTIVE]
+        result = LeakResult(
+            revoked=len(leaked),
+            already_inactive=len(tokens) - len(leaked),
+            unknown=len(distinct) - len(tokens),
+        )
+        await repository.revoke_ids([t.id for t in leaked], reason=RevocationReason.LEAKED, now=now)
+        await announce(session, [token_key(t.token_digest) for t in leaked])
+        await self._audit_revoked(session, leaked, reason="leaked", actor=actor)
+        await audit_service.record(
+            session,
+            actor=actor,
+            action=AuditAction.LEAKED_TOKENS_REPORTED,
+            details=result.model_dump(),
+        )
+        await self._notify_leaked(session, leaked, actor=actor)
+        return result
+
+    async def revoke_all_of_deleted_integration(
+        self, session: AsyncSession, integration_id: uuid.UUID, *, now: datetime
+    ) -> int:
+        """Revoke every unrevoked token (expired ones too) of an integration being deleted.
+
+        The caller announces the integration's invalidation and audits the deletion.
+        """
+        revoked_ids = await TokenRepository(session).revoke_all(
+            integration_id,
+            reason=RevocationReason.INTEGRATION_DELETED,
+            now=now,
+            include_expired=True,
+        )
+        return len(revoked_ids)
+
+    async def counts_by_status(
+        self, session: AsyncSession, integration_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, TokenCountsRow]:
+        return await TokenRepository(session).counts_by_status(integration_ids, now=utc_now())
 
     async def regenerate(
         self,
@@ -183,7 +238,7 @@ class TokenService:
         actor: str,
     ) -> IssuedToken:
         # Locked for the same reason as in issue(): a concurrent delete must not miss the new token.
-        integration = await integration_service.get_live(session, integration_id, for_update=True)
+        integration = await _live_integration(session, integration_id, for_update=True)
         old = await self._get_under(session, integration_id, token_id)
         if old.revoked_at is not None:
             raise Conflict("A revoked token cannot be regenerated; issue a new one.")
@@ -215,7 +270,11 @@ class TokenService:
             details={**self._audit_details(issued.token), "replaced_by": str(issued.token.id)},
         )
         await notification_service.token_regenerated(
-            session, integration, old, issued.token, actor=actor
+            session,
+            IntegrationFacts.of(integration),
+            TokenFacts.of(old),
+            TokenFacts.of(issued.token),
+            actor=actor,
         )
         return issued
 
@@ -259,6 +318,48 @@ class TokenService:
             )
         )
         return IssuedToken(token=token, secret=secret)
+
+    @staticmethod
+    async def _audit_revoked(
+        session: AsyncSession,
+        tokens: Sequence[AccessToken],
+        *,
+        reason: str,
+        actor: str,
+        mass: bool = False,
+    ) -> None:
+        for token in tokens:
+            details: dict[str, object] = {"name": token.name, "hint": token.hint, "reason": reason}
+            if mass:
+                details["mass"] = True
+            await audit_service.record(
+                session,
+                actor=actor,
+                action=AuditAction.TOKEN_REVOKED,
+                integration_id=token.integration_id,
+                token_id=token.id,
+                details=details,
+            )
+
+    @staticmethod
+    async def _notify_leaked(
+        session: AsyncSession, leaked: Sequence[AccessToken], *, actor: str
+    ) -> None:
+        by_integration: defaultdict[uuid.UUID, list[AccessToken]] = defaultdict(list)
+        for token in leaked:
+            by_integration[token.integration_id].append(token)
+        integrations = await IntegrationRepository(session).get_many_including_deleted(
+            list(by_integration)
+        )
+        for integration_id, tokens in by_integration.items():
+            # One notice per integration, listing its leaked tokens.
+            await notification_service.tokens_revoked(
+                session,
+                IntegrationFacts.of(integrations[integration_id]),
+                [TokenFacts.of(t) for t in tokens],
+                actor=actor,
+                leaked=True,
+            )
 
     @staticmethod
     def _audit_details(token: AccessToken) -> dict[str, object]:

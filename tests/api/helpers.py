@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 
 from app.db.base import utc_now
 from app.tokens.models import AccessToken
+from tests.fixtures.api import state
 
 API = "/api/v1"
 PROBLEM_JSON = "application/problem+json"
@@ -129,7 +130,7 @@ def lifetime(token: dict[str, Any]) -> timedelta:
 
 async def expire_token(app: FastAPI, token_id: str) -> None:
     """Move a token's expiry into the past, straight in the database."""
-    async with app.state.engine.begin() as connection:
+    async with state(app).engine.begin() as connection:
         await connection.execute(
             update(AccessToken)
             .where(AccessToken.id == uuid.UUID(token_id))
@@ -139,7 +140,7 @@ async def expire_token(app: FastAPI, token_id: str) -> None:
 
 async def stored_tokens(app: FastAPI, integration_id: str) -> Sequence[AccessToken]:
     """The rows of an integration's tokens, including those the API no longer shows."""
-    async with app.state.sessionmaker() as session:
+    async with state(app).sessionmaker() as session:
         result = await session.execute(
             select(AccessToken)
             .where(AccessToken.integration_id == uuid.UUID(integration_id))
@@ -159,12 +160,6 @@ async def audit_actions(
     )
     assert response.status_code == 200, response.text
     return [event["action"] for event in reversed(response.json()["items"])]
-
-
-async def introspect(client: httpx.AsyncClient, gateway: dict[str, str], secret: str) -> bool:
-    response = await client.post("/oauth2/introspect", data={"token": secret}, headers=gateway)
-    assert response.status_code == 200, response.text
-    return response.json()["active"]  # type: ignore[no-any-return]
 
 
 async def snapshot(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:

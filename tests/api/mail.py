@@ -18,6 +18,7 @@ from sqlalchemy import select
 from app.config import Settings
 from app.notifications.models import OutboxMessage
 from app.notifications.sender import OutboxSender, SmtpMailer
+from tests.fixtures.api import state
 
 MAIL_FROM = "Global Integrations <integrations@example.test>"
 
@@ -79,7 +80,7 @@ def smtp_settings(settings: Settings, port: int, **extra: Any) -> Settings:
 
 
 def make_sender(app: FastAPI, settings: Settings) -> OutboxSender:
-    return OutboxSender(app.state.sessionmaker, SmtpMailer(settings), mail_from=settings.mail_from)
+    return OutboxSender(state(app).sessionmaker, SmtpMailer(settings), mail_from=settings.mail_from)
 
 
 def body_of(message: EmailMessage) -> str:
@@ -102,7 +103,7 @@ def assert_no_secret(messages: Sequence[EmailMessage], secrets: Sequence[str]) -
 
 
 async def outbox(app: FastAPI) -> list[OutboxMessage]:
-    async with app.state.sessionmaker() as session:
+    async with state(app).sessionmaker() as session:
         result = await session.execute(
             select(OutboxMessage).order_by(OutboxMessage.created_at, OutboxMessage.id)
         )

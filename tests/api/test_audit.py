@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import create_integration, issue_token
+from tests.fixtures.api import create_integration, issue_token
 
 URL = "/api/v1/audit-events"
 

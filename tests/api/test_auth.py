@@ -14,11 +14,12 @@ from app import token_format
 from app.auth.models import AdminSession, AdminUser, Role
 from app.config import Settings
 from app.db.base import utc_now
-from tests.conftest import (
+from tests.fixtures.api import (
     ADMIN_PASSWORD,
-    _create_user,
     basic_auth,
+    create_user,
     login,
+    state,
 )
 
 TOKEN_URL = "/api/v1/auth/token"
@@ -28,7 +29,7 @@ PASSWORD = "a-long-enough-password"
 async def new_user(app: FastAPI, role: Role = Role.ADMIN) -> str:
     """A fresh user (the users table is not emptied between tests), password ``PASSWORD``."""
     username = f"user-{uuid.uuid4().hex[:12]}"
-    await _create_user(app, username, role, PASSWORD)
+    await create_user(app, username, role, PASSWORD)
     return username
 
 
@@ -163,7 +164,7 @@ async def test_expired_session_is_401(app: FastAPI, client: httpx.AsyncClient) -
     headers = await login(app, await new_user(app), PASSWORD)
     secret = headers["Authorization"].removeprefix("Bearer ")
     assert (await client.get("/api/v1/auth/me", headers=headers)).status_code == 200
-    async with app.state.engine.begin() as connection:
+    async with state(app).engine.begin() as connection:
         await connection.execute(
             update(AdminSession)
             .where(AdminSession.token_digest == token_format.digest(secret))
@@ -217,7 +218,7 @@ async def test_login_rehashes_password_with_outdated_parameters(
         argon2__parallelism=1,
     )
     old_hash = weak.hash(PASSWORD)
-    async with app.state.engine.begin() as connection:
+    async with state(app).engine.begin() as connection:
         await connection.execute(
             update(AdminUser).where(AdminUser.username == username).values(password_hash=old_hash)
         )
@@ -225,7 +226,7 @@ async def test_login_rehashes_password_with_outdated_parameters(
     headers = await login(app, username, PASSWORD)
 
     assert (await client.get("/api/v1/auth/me", headers=headers)).status_code == 200
-    async with app.state.engine.connect() as connection:
+    async with state(app).engine.connect() as connection:
         new_hash = (
             await connection.execute(
                 select(AdminUser.password_hash).where(AdminUser.username == username)
@@ -239,7 +240,7 @@ async def test_login_rehashes_password_with_outdated_parameters(
 
 async def test_password_hash_is_argon2id(app: FastAPI) -> None:
     username = await new_user(app, Role.VIEWER)
-    async with app.state.engine.connect() as connection:
+    async with state(app).engine.connect() as connection:
         stored = (
             await connection.execute(
                 select(AdminUser.password_hash).where(AdminUser.username == username)

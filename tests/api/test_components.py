@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.apps import create_introspection_app, create_management_app
 from app.config import Settings
 from app.tokens.models import AccessToken
-from tests.conftest import create_integration, issue_token
+from tests.fixtures.api import create_integration, issue_token, state
 
 
 @asynccontextmanager
@@ -89,7 +89,7 @@ async def test_pending_last_used_at_is_flushed_on_shutdown(
             "/oauth2/introspect", data={"token": issued["secret"]}, headers=gateway_headers
         )
         assert response.json()["active"] is True
-    async with app.state.engine.connect() as connection:
+    async with state(app).engine.connect() as connection:
         statement = select(AccessToken.last_used_at).where(
             AccessToken.integration_id == uuid.UUID(integration["id"])
         )

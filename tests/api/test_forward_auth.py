@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from app import token_format
-from tests.conftest import create_integration, issue_token
+from tests.fixtures.api import create_integration, issue_token
 
 PATH = "/oauth2/forward-auth"
 

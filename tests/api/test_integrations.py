@@ -18,13 +18,12 @@ from tests.api.helpers import (
     expire_token,
     forbid_server_errors,
     integration_url,
-    introspect,
     snapshot,
     stored_tokens,
     timestamp,
     tokens_url,
 )
-from tests.conftest import create_integration, issue_token
+from tests.fixtures.api import create_integration, is_active, issue_token
 
 INTEGRATIONS = f"{API}/integrations"
 
@@ -493,13 +492,13 @@ async def test_deactivate_and_reactivate(
     off = await client.patch(url, json={"active": False}, headers=admin_headers)
     assert off.status_code == 200
     assert off.json()["active"] is False
-    assert await introspect(client, gateway_headers, live["secret"]) is False
+    assert await is_active(client, gateway_headers, live["secret"]) is False
 
     on = await client.patch(url, json={"active": True}, headers=admin_headers)
     assert on.json()["active"] is True
-    assert await introspect(client, gateway_headers, live["secret"]) is True
-    assert await introspect(client, gateway_headers, revoked["secret"]) is False
-    assert await introspect(client, gateway_headers, expired["secret"]) is False
+    assert await is_active(client, gateway_headers, live["secret"]) is True
+    assert await is_active(client, gateway_headers, revoked["secret"]) is False
+    assert await is_active(client, gateway_headers, expired["secret"]) is False
     assert on.json()["token_counts"] == {"active": 1, "expired": 1, "revoked": 1}
 
     actions = await audit_actions(client, admin_headers, integration["id"])
@@ -612,7 +611,7 @@ async def test_delete_revokes_tokens_and_keeps_the_audit_trail(
         revoked["token"]["id"]: "revoked",
         replacement["token"]["id"]: "integration_deleted",
     }
-    assert await introspect(client, gateway_headers, replacement["secret"]) is False
+    assert await is_active(client, gateway_headers, replacement["secret"]) is False
     assert await audit_actions(client, admin_headers, integration_id) == [
         "integration.created",
         "token.issued",

@@ -17,16 +17,9 @@ from sqlalchemy import event, select, update
 from app import token_format
 from app.introspection.store import IntrospectionStore, TokenRecord
 from app.tokens.models import AccessToken
-from tests.conftest import create_integration, issue_token
+from tests.fixtures.api import INTROSPECT, create_integration, introspect, issue_token, state
 
-INTROSPECT = "/oauth2/introspect"
 INACTIVE = {"active": False}
-
-
-async def introspect(
-    client: httpx.AsyncClient, headers: dict[str, str], token: str, **extra: str
-) -> httpx.Response:
-    return await client.post(INTROSPECT, data={"token": token, **extra}, headers=headers)
 
 
 async def assert_inactive(client: httpx.AsyncClient, headers: dict[str, str], token: str) -> None:
@@ -54,7 +47,7 @@ def recorded_statements(app: FastAPI) -> Iterator[list[str]]:
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
-    engine = app.state.engine.sync_engine
+    engine = state(app).engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     try:
         yield statements
@@ -84,7 +77,7 @@ class CountingStore:
 @contextmanager
 def database_queries(app: FastAPI) -> Iterator[list[str]]:
     """Every database query made while the block runs: store lookups and SQL statements."""
-    introspector = app.state.introspector
+    introspector = state(app).introspection.introspector
     counting = CountingStore(introspector.store)
     introspector.store = counting
     try:
@@ -288,7 +281,7 @@ async def test_deleted_integration_tokens_are_inactive(
 async def test_expired_token_is_inactive(
     app: FastAPI, client: httpx.AsyncClient, gateway_headers: dict[str, str], issued: dict[str, Any]
 ) -> None:
-    async with app.state.engine.begin() as connection:
+    async with state(app).engine.begin() as connection:
         await connection.execute(
             update(AccessToken)
             .where(AccessToken.id == uuid.UUID(issued["token"]["id"]))
@@ -393,7 +386,7 @@ async def test_get_is_refused_so_tokens_never_travel_in_urls(
 
 
 async def _last_used_at(app: FastAPI, token_id: str) -> datetime | None:
-    async with app.state.engine.connect() as connection:
+    async with state(app).engine.connect() as connection:
         statement = select(AccessToken.last_used_at).where(AccessToken.id == uuid.UUID(token_id))
         return (await connection.execute(statement)).scalar_one()  # type: ignore[no-any-return]
 
@@ -401,7 +394,7 @@ async def _last_used_at(app: FastAPI, token_id: str) -> datetime | None:
 async def test_last_used_at_is_batched_not_written_per_request(
     app: FastAPI, client: httpx.AsyncClient, gateway_headers: dict[str, str], issued: dict[str, Any]
 ) -> None:
-    recorder = app.state.last_used
+    recorder = state(app).introspection.last_used
     real_write = recorder._write
     writes: list[int] = []
 
@@ -425,11 +418,11 @@ async def test_last_used_at_is_written_at_most_once_per_interval(
     app: FastAPI, client: httpx.AsyncClient, gateway_headers: dict[str, str], issued: dict[str, Any]
 ) -> None:
     await introspect(client, gateway_headers, issued["secret"])
-    await app.state.last_used.flush()
+    await state(app).introspection.last_used.flush()
     assert await _last_used_at(app, issued["token"]["id"]) is not None
     await introspect(client, gateway_headers, issued["secret"])
-    assert app.state.last_used.pending_count == 0
-    assert await app.state.last_used.flush() == 0
+    assert state(app).introspection.last_used.pending_count == 0
+    assert await state(app).introspection.last_used.flush() == 0
 
 
 async def test_last_used_at_is_shown_on_the_token(
@@ -440,7 +433,7 @@ async def test_last_used_at_is_shown_on_the_token(
     issued: dict[str, Any],
 ) -> None:
     await introspect(client, gateway_headers, issued["secret"])
-    await app.state.last_used.flush()
+    await state(app).introspection.last_used.flush()
     token = issued["token"]
     response = await client.get(
         f"/api/v1/integrations/{token['integration_id']}/tokens/{token['id']}",
@@ -453,4 +446,4 @@ async def test_inactive_introspection_does_not_touch_last_used_at(
     app: FastAPI, client: httpx.AsyncClient, gateway_headers: dict[str, str]
 ) -> None:
     await assert_inactive(client, gateway_headers, token_format.generate())
-    assert app.state.last_used.pending_count == 0
+    assert state(app).introspection.last_used.pending_count == 0

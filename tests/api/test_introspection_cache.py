@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from app.apps import create_introspection_app
 from app.config import Settings
 from tests.api.test_introspection import database_queries
-from tests.conftest import create_integration, issue_token, wait_until_cache_is_trusted
+from tests.fixtures.api import create_integration, issue_token, state, wait_until_cache_is_trusted
 
 
 async def test_repeat_introspection_is_answered_without_the_database(
@@ -49,5 +49,5 @@ async def test_cache_size_setting_bounds_the_cache(
                     "/oauth2/introspect", data={"token": secret}, headers=gateway_headers
                 )
                 assert response.json()["active"] is True
-                assert len(small.state.introspection_cache) <= 2
-        assert len(small.state.introspection_cache) == 2
+                assert len(state(small).introspection.cache) <= 2
+        assert len(state(small).introspection.cache) == 2

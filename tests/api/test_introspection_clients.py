@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from app import token_format
-from tests.conftest import basic_auth, create_integration, issue_token
+from tests.fixtures.api import basic_auth, create_integration, introspect, issue_token
 
 URL = "/api/v1/introspection-clients"
 
@@ -20,11 +20,8 @@ async def create_client(
     return response.json()  # type: ignore[no-any-return]
 
 
-async def introspect(
-    client: httpx.AsyncClient, credentials: dict[str, Any], token: str
-) -> httpx.Response:
-    headers = basic_auth(credentials["client_id"], credentials["client_secret"])
-    return await client.post("/oauth2/introspect", data={"token": token}, headers=headers)
+def gateway_of(credentials: dict[str, Any]) -> dict[str, str]:
+    return basic_auth(credentials["client_id"], credentials["client_secret"])
 
 
 async def revoke(
@@ -54,7 +51,7 @@ async def test_created_credentials_work_for_introspection(
     credentials = await create_client(client, admin_headers)
     integration = await create_integration(client, admin_headers)
     issued = await issue_token(client, admin_headers, integration["id"])
-    response = await introspect(client, credentials, issued["secret"])
+    response = await introspect(client, gateway_of(credentials), issued["secret"])
     assert response.status_code == 200
     assert response.json()["active"] is True
 
@@ -129,9 +126,9 @@ async def test_revoked_client_cannot_introspect(
     client: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
     credentials = await create_client(client, admin_headers)
-    assert (await introspect(client, credentials, "ssg_bogus")).status_code == 200
+    assert (await introspect(client, gateway_of(credentials), "ssg_bogus")).status_code == 200
     await revoke(client, admin_headers, credentials["client_id"])
-    response = await introspect(client, credentials, "ssg_bogus")
+    response = await introspect(client, gateway_of(credentials), "ssg_bogus")
     assert response.status_code == 401
     assert response.json() == {"error": "invalid_client"}
     assert response.headers["www-authenticate"] == 'Basic realm="introspection"'
@@ -143,7 +140,7 @@ async def test_revoking_one_client_leaves_others_working(
     revoked = await create_client(client, admin_headers, "old")
     kept = await create_client(client, admin_headers, "new")
     await revoke(client, admin_headers, revoked["client_id"])
-    response = await introspect(client, kept, "ssg_bogus")
+    response = await introspect(client, gateway_of(kept), "ssg_bogus")
     assert response.status_code == 200
     assert response.json() == {"active": False}
     listed = (await client.get(URL, headers=admin_headers)).json()["items"]
@@ -173,7 +170,7 @@ async def test_viewer_may_list_but_not_create_or_revoke(
     assert created.status_code == 403
     assert created.headers["content-type"] == "application/problem+json"
     assert (await revoke(client, viewer_headers, credentials["client_id"])).status_code == 403
-    assert (await introspect(client, credentials, "ssg_bogus")).status_code == 200
+    assert (await introspect(client, gateway_of(credentials), "ssg_bogus")).status_code == 200
     assert (await client.get(URL, headers=admin_headers)).json()["total"] == 1
 
 

@@ -21,7 +21,6 @@ from tests.api.helpers import (
     expire_token,
     forbid_server_errors,
     integration_url,
-    introspect,
     snapshot,
     tokens_url,
 )
@@ -35,7 +34,7 @@ from tests.api.mail import (
     smtp_server,
     smtp_settings,
 )
-from tests.conftest import create_integration, issue_token
+from tests.fixtures.api import create_integration, is_active, issue_token, state
 
 Headers = dict[str, str]
 URL = f"{API}/leaked-tokens"
@@ -151,11 +150,11 @@ async def test_a_leaked_secret_introspects_inactive_at_once(
     estate: dict[str, Any],
 ) -> None:
     leaked, other = secret(estate, "b1"), secret(estate, "a1")
-    assert await introspect(client, gateway_headers, leaked) is True  # now in the cache
-    assert await introspect(client, gateway_headers, other) is True
+    assert await is_active(client, gateway_headers, leaked) is True  # now in the cache
+    assert await is_active(client, gateway_headers, other) is True
     await report(client, admin_headers, [leaked])
-    assert await introspect(client, gateway_headers, leaked) is False
-    assert await introspect(client, gateway_headers, other) is True
+    assert await is_active(client, gateway_headers, leaked) is False
+    assert await is_active(client, gateway_headers, other) is True
 
 
 async def test_a_leaked_token_stays_revoked_when_its_integration_is_reactivated(
@@ -174,7 +173,7 @@ async def test_a_leaked_token_stays_revoked_when_its_integration_is_reactivated(
         integration_url(gamma["id"]), json={"active": True}, headers=admin_headers
     )
     assert response.status_code == 200
-    assert await introspect(client, gateway_headers, secret(estate, "g1")) is False
+    assert await is_active(client, gateway_headers, secret(estate, "g1")) is False
 
 
 async def test_reporting_again_changes_nothing(
@@ -318,7 +317,7 @@ def count_statements(app: FastAPI) -> Iterator[list[str]]:
     def record(*args: Any) -> None:
         statements.append(str(args[2]))
 
-    engine = app.state.engine.sync_engine
+    engine = state(app).engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     try:
         yield statements

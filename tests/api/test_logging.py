@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from app.logs import ConsoleFormatter, JsonFormatter
-from tests.fixtures.server import HttpClient, run_cli, uvicorn_server
+from devkit.server import HttpClient, run_cli, uvicorn_server
 
 
 async def test_a_request_id_is_made_and_returned(client: httpx.AsyncClient) -> None:

@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from tests.conftest import create_integration, issue_token
+from tests.fixtures.api import create_integration, issue_token
 
 
 def sample(text: str, name: str, **labels: str) -> float:

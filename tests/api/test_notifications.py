@@ -49,7 +49,7 @@ from tests.api.mail import (
     smtp_server,
     smtp_settings,
 )
-from tests.conftest import create_integration, issue_token
+from tests.fixtures.api import create_integration, issue_token, state
 
 Headers = dict[str, str]
 ACTOR = "admin:admin"
@@ -119,7 +119,7 @@ def assert_mail_facts(mail: Any, *, integration: dict[str, Any], facts: list[str
 async def set_token_times(
     app: FastAPI, token_id: str, *, created_at: datetime, expires_at: datetime | None
 ) -> None:
-    async with app.state.engine.begin() as connection:
+    async with state(app).engine.begin() as connection:
         await connection.execute(
             update(AccessToken)
             .where(AccessToken.id == uuid.UUID(token_id))
@@ -362,7 +362,7 @@ async def test_a_name_cannot_inject_mail_headers(
     assert refused.status_code == 422  # the API refuses control characters in names
     # Defence in depth: a name that got into the database some other way is still harmless.
     created = await create_integration(client, admin_headers)
-    async with app.state.engine.begin() as connection:
+    async with state(app).engine.begin() as connection:
         await connection.execute(
             update(Integration).where(Integration.id == uuid.UUID(created["id"])).values(name=evil)
         )
@@ -520,7 +520,7 @@ async def test_a_failing_round_is_logged_and_the_loop_goes_on(
         raise ValueError("secret-looking detail that must not be logged")
 
     monkeypatch.setattr(OutboxSender, "send_pending", broken)
-    sender = OutboxSender(app.state.sessionmaker, LogMailer(), mail_from=MAIL_FROM)
+    sender = OutboxSender(state(app).sessionmaker, LogMailer(), mail_from=MAIL_FROM)
     caplog.set_level(logging.WARNING, logger="app.notifications")
     task = asyncio.create_task(sender.run_forever(0.01))
     try:
@@ -556,7 +556,7 @@ async def test_the_log_mailer_writes_the_mail_to_the_log(
 ) -> None:
     issued = await issue_token(client, admin_headers, integration["id"], name="logged")
     caplog.set_level(logging.INFO, logger="app.notifications")
-    sender = OutboxSender(app.state.sessionmaker, LogMailer(), mail_from=MAIL_FROM)
+    sender = OutboxSender(state(app).sessionmaker, LogMailer(), mail_from=MAIL_FROM)
     assert (await sender.send_pending()).sent == 1
     assert issued["token"]["hint"] in caplog.text
     assert "ops@example.com" in caplog.text
@@ -615,7 +615,7 @@ async def expiring(
     revoke = tokens_url(iid, f"/{tokens['revoked']['token']['id']}/revoke")
     assert (await client.post(revoke, headers=admin_headers)).status_code == 200
     # Forget the lifecycle notices: only the warnings are of interest here.
-    async with app.state.engine.begin() as connection:
+    async with state(app).engine.begin() as connection:
         await connection.execute(delete(OutboxMessage))
     return Expiring(now=now, tokens=tokens)
 
@@ -632,8 +632,8 @@ async def test_expiry_scan_queues_each_due_warning_once(
     sender: OutboxSender,
 ) -> None:
     now = expiring.now
-    assert await scan_expiring_tokens(app.state.sessionmaker, now=now) == 3
-    assert await scan_expiring_tokens(app.state.sessionmaker, now=now) == 0  # idempotent
+    assert await scan_expiring_tokens(state(app).sessionmaker, now=now) == 3
+    assert await scan_expiring_tokens(state(app).sessionmaker, now=now) == 0  # idempotent
     ids = {name: expiring.id(name) for name in expiring.tokens}
     assert expiry_kinds(await outbox(app)) == {
         f"expiry:{ids['in-6-days']}:7d": "token.expires_in_7d",
@@ -661,12 +661,12 @@ async def test_expiry_scan_queues_each_due_warning_once(
 
     # Time passes: each token crosses its next threshold once, and only once.
     later = now + timedelta(hours=13)
-    assert await scan_expiring_tokens(app.state.sessionmaker, now=later) == 1
-    assert await scan_expiring_tokens(app.state.sessionmaker, now=later) == 0
-    assert await scan_expiring_tokens(app.state.sessionmaker, now=now + timedelta(days=5)) == 1
+    assert await scan_expiring_tokens(state(app).sessionmaker, now=later) == 1
+    assert await scan_expiring_tokens(state(app).sessionmaker, now=later) == 0
+    assert await scan_expiring_tokens(state(app).sessionmaker, now=now + timedelta(days=5)) == 1
     # in-6-days has expired by now; issued-for-7-days enters its last day (it skipped the
     # 7-day warning: it was born within 7 days of its expiry).
-    assert await scan_expiring_tokens(app.state.sessionmaker, now=now + timedelta(days=6.1)) == 2
+    assert await scan_expiring_tokens(state(app).sessionmaker, now=now + timedelta(days=6.1)) == 2
     keys = expiry_kinds(await outbox(app))
     assert keys[f"expiry:{ids['in-12-hours']}:expired"] == "token.expired"
     assert keys[f"expiry:{ids['in-6-days']}:1d"] == "token.expires_in_1d"
@@ -679,7 +679,7 @@ async def test_expiry_scan_queues_each_due_warning_once(
 async def test_concurrent_scans_queue_each_warning_once(app: FastAPI, expiring: Expiring) -> None:
     now = expiring.now
     counts = await asyncio.gather(
-        *(scan_expiring_tokens(app.state.sessionmaker, now=now, page_size=2) for _ in range(4))
+        *(scan_expiring_tokens(state(app).sessionmaker, now=now, page_size=2) for _ in range(4))
     )
     assert sum(counts) == 3
     assert len(await outbox(app)) == 3
@@ -687,8 +687,8 @@ async def test_concurrent_scans_queue_each_warning_once(app: FastAPI, expiring: 
 
 async def test_expiry_scan_pages_through_many_tokens(app: FastAPI, expiring: Expiring) -> None:
     now = expiring.now
-    assert await scan_expiring_tokens(app.state.sessionmaker, now=now, page_size=1) == 3
-    assert await scan_expiring_tokens(app.state.sessionmaker, now=now, page_size=1) == 0
+    assert await scan_expiring_tokens(state(app).sessionmaker, now=now, page_size=1) == 3
+    assert await scan_expiring_tokens(state(app).sessionmaker, now=now, page_size=1) == 0
 
 
 async def test_no_expiry_warnings_for_deleted_integrations(
@@ -702,5 +702,5 @@ async def test_no_expiry_warnings_for_deleted_integrations(
         await client.delete(integration_url(integration["id"]), headers=admin_headers)
     ).status_code == 204
     before = len(await outbox(app))
-    assert await scan_expiring_tokens(app.state.sessionmaker, now=expiring.now) == 0
+    assert await scan_expiring_tokens(state(app).sessionmaker, now=expiring.now) == 0
     assert len(await outbox(app)) == before

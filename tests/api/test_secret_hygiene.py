@@ -17,14 +17,15 @@ from sqlalchemy import select
 
 from app.auth.models import Role
 from app.db.models import Base
-from tests.conftest import (
+from tests.fixtures.api import (
     ADMIN_PASSWORD,
     VIEWER_PASSWORD,
-    _create_user,
     basic_auth,
     create_integration,
+    create_user,
     issue_token,
     login,
+    state,
 )
 
 PASSWORD = "hygiene-password-for-tests"
@@ -33,7 +34,7 @@ PASSWORD = "hygiene-password-for-tests"
 async def dump_tables(app: FastAPI) -> str:
     """Every row of every table as text, with binary values also shown as hex."""
     parts: list[str] = []
-    async with app.state.engine.connect() as connection:
+    async with state(app).engine.connect() as connection:
         for table in Base.metadata.sorted_tables:
             for row in (await connection.execute(select(table))).all():
                 for value in row:
@@ -60,7 +61,7 @@ async def test_no_plaintext_secret_in_tables_or_logs(
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
     username = f"hygiene-{uuid.uuid4().hex[:12]}"
-    await _create_user(app, username, Role.ADMIN, PASSWORD)
+    await create_user(app, username, Role.ADMIN, PASSWORD)
     headers = await login(app, username, PASSWORD)
     failed = await client.post(
         "/api/v1/auth/token", data={"username": username, "password": "not-" + PASSWORD}
@@ -94,13 +95,15 @@ async def test_no_plaintext_secret_in_tables_or_logs(
         )
         assert response.status_code == 200
     assert response.json() == {"active": False}
+    secret = gateway["client_secret"]
+    wrong_secret = secret[:-1] + ("y" if secret.endswith("x") else "x")
     wrong_client = await client.post(
         "/oauth2/introspect",
         data={"token": fresh["secret"]},
-        headers=basic_auth(gateway["client_id"], gateway["client_secret"][:-1] + "x"),
+        headers=basic_auth(gateway["client_id"], wrong_secret),
     )
     assert wrong_client.status_code == 401
-    await app.state.last_used.flush()
+    await state(app).introspection.last_used.flush()
     assert (await client.post("/api/v1/auth/logout", headers=headers)).status_code == 204
 
     secrets = [

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import create_integration, issue_token
+from tests.fixtures.api import create_integration, issue_token
 
 
 async def test_issue_and_introspect_round_trip(

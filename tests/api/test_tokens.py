@@ -28,14 +28,14 @@ from tests.api.helpers import (
     audit_actions,
     expire_token,
     forbid_server_errors,
-    introspect,
     lifetime,
     snapshot,
     stored_tokens,
     timestamp,
     tokens_url,
 )
-from tests.conftest import create_integration, issue_token
+from tests.fixtures.api import create_integration, is_active, issue_token, state
+from tests.fixtures.database import statements_seen
 
 Headers = dict[str, str]
 
@@ -171,7 +171,7 @@ async def test_issue_is_allowed_for_an_inactive_integration(
     integration = await create_integration(client, admin_headers, active=False)
     issued = await issue_token(client, admin_headers, integration["id"])
     assert issued["token"]["status"] == "active"
-    assert await introspect(client, gateway_headers, issued["secret"]) is False
+    assert await is_active(client, gateway_headers, issued["secret"]) is False
 
 
 @pytest.mark.parametrize(
@@ -253,17 +253,19 @@ async def test_issue_under_unknown_integration_is_404(
 async def test_issue_racing_a_delete_never_leaves_a_live_token(
     client: httpx.AsyncClient, admin_headers: Headers, integration_id: str, app: FastAPI
 ) -> None:
-    async with app.state.sessionmaker() as session:
+    async with state(app).sessionmaker() as session:
         await begin_write(session)
         await integration_service.delete(session, uuid.UUID(integration_id), actor="test")
-        issuing = asyncio.create_task(
-            client.post(
-                tokens_url(integration_id),
-                json={"name": "late", "expiration_policy": "never"},
-                headers=admin_headers,
+        with statements_seen(state(app).engine) as seen:
+            issuing = asyncio.create_task(
+                client.post(
+                    tokens_url(integration_id),
+                    json={"name": "late", "expiration_policy": "never"},
+                    headers=admin_headers,
+                )
             )
-        )
-        await asyncio.sleep(0.3)  # the request now waits for the delete's lock
+            # The request has reached the statement that waits for the delete's lock.
+            await seen.wait_for(lambda sql: "FOR UPDATE" in sql or sql == "BEGIN IMMEDIATE")
         await session.commit()
     assert_problem(await issuing, 404)
     assert await stored_tokens(app, integration_id) == []
@@ -497,7 +499,7 @@ async def test_revoke_marks_the_token_revoked(
         k: v for k, v in issued["token"].items() if k not in changed
     }
     assert await get_token(client, admin_headers, integration_id, token_id) == token
-    assert await introspect(client, gateway_headers, issued["secret"]) is False
+    assert await is_active(client, gateway_headers, issued["secret"]) is False
     assert (await audit_actions(client, admin_headers, integration_id))[-1] == "token.revoked"
 
 
@@ -528,16 +530,10 @@ async def test_revoke_leaves_an_expired_token_expired(
 
 
 async def test_revoke_leaves_a_token_that_expired_on_its_own_expired(
-    client: httpx.AsyncClient, admin_headers: Headers, integration_id: str
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: Headers, integration_id: str
 ) -> None:
-    issued = await issue_token(
-        client,
-        admin_headers,
-        integration_id,
-        expiration_policy="custom",
-        expires_at=in_future(seconds=1),
-    )
-    await asyncio.sleep(1.2)
+    issued = await issue_token(client, admin_headers, integration_id, expiration_policy="7d")
+    await expire_token(app, issued["token"]["id"])
     token = await get_token(client, admin_headers, integration_id, issued["token"]["id"])
     assert token["status"] == "expired"
     response = await revoke(client, admin_headers, integration_id, token["id"])
@@ -708,8 +704,8 @@ async def test_regenerate_revokes_old_token_at_once(
     assert replaced["status"] == "revoked"
     assert replaced["revocation_reason"] == "regenerated"
     assert replaced["replaced_by"] == new["id"]
-    assert await introspect(client, gateway_headers, old["secret"]) is False
-    assert await introspect(client, gateway_headers, response.json()["secret"]) is True
+    assert await is_active(client, gateway_headers, old["secret"]) is False
+    assert await is_active(client, gateway_headers, response.json()["secret"]) is True
     assert (await audit_actions(client, admin_headers, integration_id))[-1] == "token.regenerated"
     counts = (
         await client.get(f"/api/v1/integrations/{integration_id}", headers=admin_headers)
@@ -769,7 +765,7 @@ async def test_regenerate_keeps_a_practically_never_custom_expiry(
             client, admin_headers, integration_id, expiration_policy="custom", expires_at=last
         )
     )["token"]
-    async with app.state.engine.begin() as connection:  # issued a day ago
+    async with state(app).engine.begin() as connection:  # issued a day ago
         await connection.execute(
             update(AccessToken)
             .where(AccessToken.id == uuid.UUID(old["id"]))

@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.fixtures.server import ROOT, HttpClient, free_port, run_cli, uvicorn_server
+from devkit.server import ROOT, HttpClient, free_port, run_cli, uvicorn_server
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 if NGINX is None and os.environ.get("CI") == "true":

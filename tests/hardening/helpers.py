@@ -70,6 +70,9 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
     }
 
 
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
@@ -87,6 +90,9 @@ def route_table(app: FastAPI) -> list[Route]:
         documented = bool(getattr(context, "include_in_schema", False))
         for method in context.methods or ():
             routes.add(Route(method, str(context.path_format), documented))
-    for method, path in getattr(app, "fast_routes", {}):
-        routes.add(Route(method or "GET", path, True))
+    documented_paths = app.openapi()["paths"] if app.openapi_url else {}
+    for path in getattr(app, "fast_routes", {}):  # served for every method
+        documented_methods = {method.upper() for method in documented_paths.get(path, {})}
+        for method in HTTP_METHODS:
+            routes.add(Route(method, path, method in documented_methods))
     return sorted(routes, key=lambda r: (r.path, r.method))

@@ -44,7 +44,7 @@ from app.auth.models import AdminSession, AdminUser
 from app.config import Settings
 from app.db.base import utc_now
 from app.db.session import begin_write
-from tests.conftest import VIEWER_PASSWORD, create_integration, issue_token
+from tests.fixtures.api import VIEWER_PASSWORD, create_integration, issue_token, state
 from tests.hardening.helpers import Route, route_table
 
 API = "/api/v1"
@@ -150,7 +150,7 @@ SAMPLE_BODIES: dict[str, Callable[[World], Any]] = {
 async def _mint_session(app: FastAPI, username: str) -> dict[str, str]:
     """A session of its own for each test: calling logout ends it."""
     secret = token_format.generate(token_format.SESSION_TOKEN_PREFIX)
-    async with app.state.sessionmaker() as session:
+    async with state(app).sessionmaker() as session:
         await begin_write(session)
         user_id = (
             await session.execute(select(AdminUser.id).where(AdminUser.username == username))

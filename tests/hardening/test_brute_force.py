@@ -19,10 +19,10 @@ import pytest
 from fastapi import FastAPI
 
 from app.auth.models import Role
-from app.auth.throttle import WINDOW_SECONDS, login_throttle
+from app.auth.throttle import WINDOW_SECONDS
 from app.introspection.answers import CLIENT_THROTTLE_WINDOW_SECONDS
 from app.throttle import FailureThrottle
-from tests.conftest import _create_user, create_integration, issue_token
+from tests.fixtures.api import create_integration, create_user, issue_token, state
 
 TOKEN_URL = "/api/v1/auth/token"
 PASSWORD = "brute-force-password-for-tests"
@@ -47,7 +47,7 @@ async def from_address(app: FastAPI) -> AsyncIterator[Any]:
 @pytest.fixture
 async def user(app: FastAPI) -> str:
     username = f"brute-{uuid.uuid4().hex[:10]}"
-    await _create_user(app, username, Role.ADMIN, PASSWORD)
+    await create_user(app, username, Role.ADMIN, PASSWORD)
     return username
 
 
@@ -90,7 +90,7 @@ async def test_failed_logins_for_one_username_are_throttled_and_audited(
     user: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    limit = app.state.settings.login_failures_per_username
+    limit = state(app).settings.login_failures_per_username
     # From ever-changing addresses: only the username can be what is counted.
     for attempt in range(limit):
         wrong = await login(from_address(f"198.51.100.{attempt + 1}"), user, "wrong-password-1")
@@ -113,16 +113,16 @@ async def test_failed_logins_for_one_username_are_throttled_and_audited(
 
     # Another user is not affected; and once the window has passed, the user may log in.
     other = f"other-{uuid.uuid4().hex[:8]}"
-    await _create_user(app, other, Role.VIEWER, PASSWORD)
+    await create_user(app, other, Role.VIEWER, PASSWORD)
     assert (await login(elsewhere, other, PASSWORD)).status_code == 200
-    later(login_throttle(app).by_username, WINDOW_SECONDS + 1, monkeypatch)
+    later(state(app).login_throttle.by_username, WINDOW_SECONDS + 1, monkeypatch)
     assert (await login(elsewhere, user, PASSWORD)).status_code == 200
 
 
 async def test_failed_logins_from_one_address_are_throttled(
     app: FastAPI, from_address: Any, user: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    throttle = login_throttle(app)
+    throttle = state(app).login_throttle
     monkeypatch.setattr(throttle.by_address, "max_failures", 5)  # fewer slow hashes to wait for
     attacker = from_address("192.0.2.66")
     for attempt in range(5):  # a different username each time: only the address repeats
@@ -135,7 +135,7 @@ async def test_failed_logins_from_one_address_are_throttled(
 async def test_a_successful_login_clears_the_usernames_failures(
     app: FastAPI, from_address: Any, user: str
 ) -> None:
-    limit = app.state.settings.login_failures_per_username
+    limit = state(app).settings.login_failures_per_username
     http = from_address("198.51.100.50")
     for _ in range(limit - 1):
         assert (await login(http, user, "wrong-password-1")).status_code == 401
@@ -149,7 +149,7 @@ async def test_concurrent_guesses_cannot_outrun_the_limit(
     app: FastAPI, from_address: Any, user: str
 ) -> None:
     """Each attempt is counted before its password is checked (which takes a while)."""
-    limit = app.state.settings.login_failures_per_username
+    limit = state(app).settings.login_failures_per_username
     responses = await asyncio.gather(
         *(
             login(from_address(f"198.51.100.{i + 100}"), user, f"wrong-password-{i}")
@@ -183,7 +183,7 @@ async def test_failed_introspection_client_authentications_are_throttled(
     token = (await issue_token(client, admin_headers, integration["id"]))["secret"]
     attacker = from_address("192.0.2.10")
 
-    limit = app.state.settings.client_auth_failures_per_address
+    limit = state(app).settings.client_auth_failures_per_address
     wrong_secrets = [
         _basic(client_id, secret[:-1] + ("x" if secret[-1] != "x" else "y")),  # bad checksum
         _basic(str(uuid.uuid4()), secret),  # unknown client
@@ -217,8 +217,9 @@ async def test_failed_introspection_client_authentications_are_throttled(
     answer = await gateway.post("/oauth2/introspect", data={"token": token}, headers=good)
     assert answer.json()["active"] is True
     # After the window, the address may try again.
-    later(app.state.introspector.throttle, CLIENT_THROTTLE_WINDOW_SECONDS + 1, monkeypatch)
-    app.state.introspection_cache.clear()  # so that the credentials are checked afresh
+    throttle = state(app).introspection.introspector.throttle
+    later(throttle, CLIENT_THROTTLE_WINDOW_SECONDS + 1, monkeypatch)
+    state(app).introspection.cache.clear()  # so that the credentials are checked afresh
     answer = await attacker.post("/oauth2/introspect", data={"token": token}, headers=good)
     assert answer.json()["active"] is True
 
@@ -237,12 +238,12 @@ async def test_a_gateway_verified_before_a_lock_out_keeps_working(
     shared = from_address("192.0.2.99")
     answer = await shared.post("/oauth2/introspect", data={"token": token}, headers=gateway_headers)
     assert answer.json()["active"] is True
-    for _ in range(app.state.settings.client_auth_failures_per_address + 1):
+    for _ in range(state(app).settings.client_auth_failures_per_address + 1):
         await shared.post("/oauth2/introspect", data={"token": token}, headers=_basic("x", "y"))
     assert (
         await shared.post("/oauth2/introspect", data={"token": token}, headers=_basic("x", "y"))
     ).status_code == 429
-    if app.state.introspection_cache.trusted:  # on PostgreSQL: while its feed is up
+    if state(app).introspection.cache.trusted:  # on PostgreSQL: while its feed is up
         answer = await shared.post(
             "/oauth2/introspect", data={"token": token}, headers=gateway_headers
         )

@@ -35,8 +35,9 @@ from app.db.base import utc_now
 from app.db.session import begin_write
 from app.integrations.models import Integration
 from app.tokens.models import AccessToken, ExpirationPolicy
+from devkit.server import HttpClient, RunningServer, uvicorn_server
+from tests.fixtures.api import state
 from tests.fixtures.database import backend
-from tests.fixtures.server import HttpClient, RunningServer, uvicorn_server
 from tests.hardening.helpers import server_env
 
 pytestmark = pytest.mark.process
@@ -96,7 +97,7 @@ async def seed(app: FastAPI, count: int) -> tuple[uuid.UUID, list[uuid.UUID], li
         )
         for i, secret in enumerate(secrets)
     ]
-    async with app.state.sessionmaker() as session:
+    async with state(app).sessionmaker() as session:
         await begin_write(session)
         session.add(integration)
         await session.flush()
@@ -145,7 +146,7 @@ async def no_writer_left(app: FastAPI, timeout: float = 30) -> None:
     COMMIT finishes it. Either way, once no other backend holds a transaction id, what
     the database shows is final.
     """
-    if app.state.engine.dialect.name != "postgresql":
+    if state(app).engine.dialect.name != "postgresql":
         return  # SQLite: the dead process's transaction is gone with it (WAL recovery)
     query = text(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
@@ -153,14 +154,14 @@ async def no_writer_left(app: FastAPI, timeout: float = 30) -> None:
     )
     async with asyncio.timeout(timeout):
         while True:
-            async with app.state.engine.connect() as connection:
+            async with state(app).engine.connect() as connection:
                 if (await connection.execute(query)).scalar() == 0:
                     return
             await asyncio.sleep(0.01)
 
 
 async def tokens_of(app: FastAPI, integration_id: uuid.UUID) -> list[AccessToken]:
-    async with app.state.sessionmaker() as session:
+    async with state(app).sessionmaker() as session:
         result = await session.execute(
             select(AccessToken).where(AccessToken.integration_id == integration_id)
         )
@@ -168,7 +169,7 @@ async def tokens_of(app: FastAPI, integration_id: uuid.UUID) -> list[AccessToken
 
 
 async def audit_count(app: FastAPI, integration_id: uuid.UUID, action: str) -> int:
-    async with app.state.sessionmaker() as session:
+    async with state(app).sessionmaker() as session:
         statement = (
             select(func.count())
             .select_from(AuditEvent)
@@ -280,7 +281,7 @@ async def kill_while_blocked_on_audit(
     )
     async with asyncio.timeout(30):
         while True:
-            async with app.state.engine.connect() as connection:
+            async with state(app).engine.connect() as connection:
                 row = (await connection.execute(blocked)).first()
             if row is not None:
                 break
@@ -297,7 +298,7 @@ async def test_mass_revoke_killed_inside_its_transaction_applies_nothing(
 ) -> None:
     integration_id, token_ids, _ = await seed(app, TOKENS)
     with server(database_url) as running:
-        async with app.state.engine.connect() as blocker:
+        async with state(app).engine.connect() as blocker:
             transaction = await blocker.begin()
             await blocker.execute(text("LOCK TABLE audit_events IN SHARE MODE"))
             future = send_in_background(
@@ -319,7 +320,7 @@ async def test_regenerate_killed_inside_its_transaction_applies_nothing(
 ) -> None:
     integration_id, (token_id,), (secret,) = await seed(app, 1)
     with server(database_url) as running:
-        async with app.state.engine.connect() as blocker:
+        async with state(app).engine.connect() as blocker:
             transaction = await blocker.begin()
             await blocker.execute(text("LOCK TABLE audit_events IN SHARE MODE"))
             future = send_in_background(

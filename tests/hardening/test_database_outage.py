@@ -23,7 +23,8 @@ from sqlalchemy.engine import make_url
 
 from app.apps import create_app
 from app.config import Settings
-from tests.conftest import create_integration, issue_token
+from app.state import app_state
+from tests.fixtures.api import create_integration, issue_token
 from tests.fixtures.database import backend
 from tests.hardening.proxy import TcpProxy
 
@@ -54,7 +55,7 @@ class Outage:
 
     @property
     def listener_connected(self) -> bool:
-        return bool(self.app.state.introspection_cache.trusted)
+        return bool(app_state(self.app).introspection.cache.trusted)
 
     async def introspect(self, secret: str) -> httpx.Response:
         return await self.http.post(
@@ -162,7 +163,7 @@ async def test_cut_database_fails_closed_then_recovers_without_a_restart(
     http = outage.http
     # Warm every path, so that each answer below could come from memory if it were allowed.
     await assert_everything_works(outage)
-    cache = outage.app.state.introspection_cache
+    cache = app_state(outage.app).introspection.cache
     assert len(cache) >= 2
 
     outage.proxy.cut()

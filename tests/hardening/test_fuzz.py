@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis import Case
 
 from app.openapi import openapi_document
-from tests.fixtures.server import uvicorn_server
+from devkit.server import uvicorn_server
 from tests.hardening.helpers import mint_admin_session, run_in_fresh_loop, server_env
 
 pytestmark = pytest.mark.process

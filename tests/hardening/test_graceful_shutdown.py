@@ -27,8 +27,8 @@ from sqlalchemy import select
 
 from app.integrations.models import Integration
 from app.tokens.models import AccessToken
-from tests.conftest import create_integration, issue_token
-from tests.fixtures.server import ROOT, free_port
+from devkit.server import ROOT, free_port
+from tests.fixtures.api import create_integration, issue_token, state
 from tests.hardening.helpers import server_env
 
 pytestmark = pytest.mark.process
@@ -133,7 +133,7 @@ async def test_sigterm_lets_in_flight_requests_finish_and_flushes_last_used(
         # uvicorn shuts down, then re-raises the signal it caught: -SIGTERM, not a crash.
         assert process.wait(timeout=30) in (0, -signal.SIGTERM)
 
-    async with app.state.sessionmaker() as session:
+    async with state(app).sessionmaker() as session:
         token = await session.get(AccessToken, uuid.UUID(issued["token"]["id"]))
         stored = await session.execute(
             select(Integration.description).where(Integration.id == uuid.UUID(integration["id"]))

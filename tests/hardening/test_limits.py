@@ -23,8 +23,8 @@ from app.config import Settings
 from app.introspection.service import MAX_FORM_BYTES
 from app.openapi import openapi_document
 from app.server import MAX_HEADER_BYTES, MAX_TARGET_BYTES
-from tests.conftest import create_integration
-from tests.fixtures.server import RunningServer, uvicorn_server
+from devkit.server import RunningServer, uvicorn_server
+from tests.fixtures.api import create_integration
 from tests.hardening.helpers import route_table, server_env
 
 API = "/api/v1"

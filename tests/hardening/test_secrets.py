@@ -31,9 +31,9 @@ from app.auth.models import Role
 from app.auth.service import AuthService
 from app.logs import logging_config
 from app.tokens.repository import TokenRepository
-from tests.conftest import _create_user
+from devkit.server import uvicorn_server
+from tests.fixtures.api import create_user, state
 from tests.fixtures.database import backend
-from tests.fixtures.server import uvicorn_server
 from tests.hardening.helpers import server_env
 from tests.hardening.proxy import TcpProxy
 
@@ -188,7 +188,7 @@ async def test_no_secret_password_or_digest_in_any_response_but_its_own(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     username = f"secrets-{uuid.uuid4().hex[:8]}"
-    await _create_user(app, username, Role.ADMIN, PASSWORD)
+    await create_user(app, username, Role.ADMIN, PASSWORD)
     seen = Seen()
     client.event_hooks["response"].append(seen.record)
     await scenario(client, seen, username)
@@ -214,7 +214,7 @@ async def test_no_secret_in_logs_at_debug_exception_logs_included(
 ) -> None:
     shipped_log_levels(caplog)
     username = f"secrets-{uuid.uuid4().hex[:8]}"
-    await _create_user(app, username, Role.ADMIN, PASSWORD)
+    await create_user(app, username, Role.ADMIN, PASSWORD)
     seen = Seen()
     client.event_hooks["response"].append(seen.record)
     await scenario(client, seen, username)
@@ -244,7 +244,7 @@ async def test_no_secret_in_logs_at_debug_exception_logs_included(
 
     monkeypatch.setattr(AuthService, "login", failing_login)
     monkeypatch.setattr(TokenRepository, "create", failing_create)
-    monkeypatch.setattr(app.state.introspector.store, "find_token", failing_lookup)
+    monkeypatch.setattr(state(app).introspection.introspector.store, "find_token", failing_lookup)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         http.event_hooks["response"].append(seen.record)
@@ -280,7 +280,7 @@ async def test_no_secret_in_a_real_servers_debug_log(app: FastAPI, database_url:
     flush) write their log lines too.
     """
     username = f"secrets-{uuid.uuid4().hex[:8]}"
-    await _create_user(app, username, Role.ADMIN, PASSWORD)
+    await create_user(app, username, Role.ADMIN, PASSWORD)
     proxy = None
     server_url = database_url
     if backend() == "postgres":

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from app import token_format
 from app.tokens.models import AccessToken
-from tests.conftest import create_integration, issue_token
+from tests.fixtures.api import create_integration, issue_token, state
 from tests.fixtures.database import backend
 
 pytestmark = pytest.mark.skipif(backend() != "postgres", reason="LISTEN/NOTIFY is PostgreSQL's")
@@ -27,7 +27,7 @@ async def _eventually(condition: Any, timeout: float = 10.0) -> None:
 
 async def _revoke_behind_the_services_back(app: FastAPI, token_id: str) -> None:
     """A change no NOTIFY announces: only a cache that is bypassed can see it."""
-    async with app.state.engine.begin() as connection:
+    async with state(app).engine.begin() as connection:
         await connection.execute(
             update(AccessToken)
             .where(AccessToken.id == uuid.UUID(token_id))
@@ -41,7 +41,7 @@ async def test_killed_listener_makes_introspection_bypass_the_cache_until_it_rec
     admin_headers: dict[str, str],
     gateway_headers: dict[str, str],
 ) -> None:
-    listener, cache = app.state.invalidation_listener, app.state.introspection_cache
+    listener, cache = state(app).introspection.listener, state(app).introspection.cache
     integration = await create_integration(client, admin_headers)
     first = await issue_token(client, admin_headers, integration["id"])
     second = await issue_token(client, admin_headers, integration["id"])
@@ -53,7 +53,7 @@ async def test_killed_listener_makes_introspection_bypass_the_cache_until_it_rec
     assert len(cache) == 2
 
     old_backend = listener.backend_pid
-    async with app.state.engine.connect() as connection:
+    async with state(app).engine.connect() as connection:
         await connection.execute(select(func.pg_terminate_backend(old_backend)))
     await _eventually(lambda: not cache.trusted)
 
@@ -82,10 +82,10 @@ async def test_listener_hears_changes_committed_by_another_process(
     await client.post(
         "/oauth2/introspect", data={"token": issued["secret"]}, headers=gateway_headers
     )
-    cache = app.state.introspection_cache
+    cache = state(app).introspection.cache
     assert cache.get_token(token_format.digest(issued["secret"])) is not None
     generation = cache.generation
-    async with app.state.engine.begin() as connection:  # what another replica's commit sends
+    async with state(app).engine.begin() as connection:  # what another replica's commit sends
         await connection.execute(
             select(func.pg_notify("gi_introspection_invalidate", f"i:{integration['id']}"))
         )

@@ -17,14 +17,15 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from app.integrations.models import Integration
-from tests.api.test_metrics import sample
-from tests.fixtures.database import backend
-from tests.fixtures.server import (
+from devkit.server import (
     HttpClient,
     connections_to_distinct_workers,
     run_cli,
     uvicorn_server,
 )
+from tests.api.test_metrics import sample
+from tests.fixtures.api import state
+from tests.fixtures.database import backend
 
 pytestmark = [
     pytest.mark.process,
@@ -112,7 +113,7 @@ async def prove_reader_answers_from_cache(app: FastAPI, setup: Setup) -> None:
     status, before = setup.introspect_on_reader()
     assert status == 200
     assert before["active"] is True
-    async with app.state.engine.begin() as connection:
+    async with state(app).engine.begin() as connection:
         await connection.execute(
             update(Integration)
             .where(Integration.id == uuid.UUID(setup.integration_id))

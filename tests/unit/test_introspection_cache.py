@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import uuid
 
-from app.introspection.answers import Answer
+from app.introspection.answers import json_answer
 from app.introspection.cache import CachedToken, IntrospectionCache
 from app.introspection.invalidation import _payloads, apply, integration_key, token_key
 
 
 def entry(integration_id: uuid.UUID | None = None) -> CachedToken:
     return CachedToken(
-        answer=Answer(200, b"{}"),
+        answer=json_answer(200, b"{}", outcome="active"),
         expires_at=None,
         token_id=uuid.uuid4(),
         integration_id=integration_id or uuid.uuid4(),

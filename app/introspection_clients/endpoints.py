@@ -1,3 +1,5 @@
+"""Gateway credentials: list, create (secret shown once), revoke."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,13 +9,13 @@ from fastapi import APIRouter, Response, status
 from app.auth.dependencies import AdminRead, AdminWrite
 from app.db.session import SessionDep
 from app.http import forbid_caching
-from app.introspection.clients import introspection_client_service
-from app.introspection.models import IntrospectionClient
-from app.introspection.schemas import (
+from app.introspection_clients.models import IntrospectionClient
+from app.introspection_clients.schemas import (
     IntrospectionClientCreate,
     IntrospectionClientCreated,
     IntrospectionClientOut,
 )
+from app.introspection_clients.service import introspection_client_service
 from app.schemas import Page, PageDep
 
 router = APIRouter(prefix="/introspection-clients", tags=["introspection clients"])

@@ -6,34 +6,20 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import token_format
 from app.audit.service import AuditAction, audit_service
 from app.db.base import utc_now
-from app.db.repository import Repository
-from app.errors import NotFound
 from app.introspection.invalidation import announce, client_key
-from app.introspection.models import IntrospectionClient
+from app.introspection_clients.models import IntrospectionClient
+from app.introspection_clients.repository import IntrospectionClientRepository
 
 
 @dataclass(frozen=True)
 class CreatedClient:
     client: IntrospectionClient
     secret: str
-
-
-class IntrospectionClientRepository(Repository[IntrospectionClient]):
-    model = IntrospectionClient
-
-    async def list_clients(
-        self, *, limit: int, offset: int
-    ) -> tuple[Sequence[IntrospectionClient], int]:
-        statement = select(IntrospectionClient).order_by(
-            IntrospectionClient.created_at.desc(), IntrospectionClient.id.desc()
-        )
-        return await self.paginate(statement, limit=limit, offset=offset)
 
 
 class IntrospectionClientService:
@@ -59,9 +45,11 @@ class IntrospectionClientService:
         self, session: AsyncSession, client_id: uuid.UUID, *, actor: str
     ) -> IntrospectionClient:
         repository = IntrospectionClientRepository(session)
-        client = await repository.get_by_id(client_id, for_update=True)
-        if client is None:
-            raise NotFound(f"No introspection client with id {client_id}.")
+        client = await repository.get_by_id_or_raise(
+            client_id,
+            for_update=True,
+            not_found=f"No introspection client with id {client_id}.",
+        )
         if client.revoked_at is None:
             await repository.update(client, {"revoked_at": utc_now()})
             await announce(session, [client_key(client.id)])

@@ -1,1 +1,0 @@
-"""Leaked secrets: revoke every reported token that is ours, tell only counts."""
