@@ -165,6 +165,7 @@ def _base_app(settings: Settings, *, with_docs: bool, notifications: bool = Fals
         redoc_url=None,
         openapi_url="/openapi.json" if with_docs else None,
         debug=settings.debug,
+        redirect_slashes=False,  # Starlette's slash redirect echoes Host: an open redirect
     )
 
 
