@@ -3,20 +3,35 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+LOCK_ARGS ?=
 HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps run migrate test test-sqlite test-postgres lint openapi bench clean
+.PHONY: install lock system-deps run migrate test test-sqlite test-postgres lint openapi bench clean
 
-$(STAMP): pyproject.toml
+# Exactly the locked set (hash-checked), then the project itself without re-resolving.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-resolve $(LOCK) from pyproject.toml (runtime + dev + the build backend) for CPython 3.11
+# on Linux. Keeps current pins where they still fit; LOCK_ARGS=--upgrade takes the newest,
+# LOCK_ARGS='--upgrade-package NAME' one package. See the README's "Dependencies".
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet 'uv>=0.9'
+	printf 'setuptools>=78.1.1\n' | $(BIN)/uv pip compile --quiet pyproject.toml - \
+	  --extra dev --generate-hashes --python-version 3.11 \
+	  --python-platform x86_64-unknown-linux-gnu --custom-compile-command 'make lock' \
+	  $(LOCK_ARGS) -o $(LOCK)
 
 # nginx is needed by tests/deploy (the shipped gateway example, run for real).
 system-deps:

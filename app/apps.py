@@ -170,6 +170,7 @@ def _build(settings: Settings, *, management: bool, introspection: bool) -> Fast
         redoc_url=None,
         openapi_url="/openapi.json" if management else None,
         debug=settings.debug,
+        redirect_slashes=False,  # Starlette's slash redirect echoes Host: an open redirect
     )
     app.include_router(health.router)
     app.include_router(metrics.router)

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     login_failures_per_username: int = Field(default=10, ge=1, le=10_000)
     login_failures_per_address: int = Field(default=30, ge=1, le=1_000_000)
     client_auth_failures_per_address: int = Field(default=20, ge=1, le=1_000_000)
+    # The HTTP server of `serve` (app/server.py), per process. See the README's "Configuration".
+    http_head_timeout_seconds: float = Field(default=10.0, ge=0.1, le=300)
+    http_body_timeout_seconds: float = Field(default=30.0, ge=0.1, le=600)
+    http_keep_alive_seconds: float = Field(default=75.0, ge=0.1, le=3600)
+    http_max_connections: int = Field(default=1000, ge=1, le=100_000)
     # Notification emails (app/notifications). No SMTP_HOST: logged in development, else queued.
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)

@@ -48,3 +48,29 @@ def test_production_with_postgres_and_issuer_is_accepted() -> None:
         environment="production", database_url="postgresql://u@h/db", issuer="https://i.example"
     )
     assert not settings.is_sqlite
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("http_head_timeout_seconds", 0),
+        ("http_head_timeout_seconds", 301),
+        ("http_body_timeout_seconds", 0),
+        ("http_body_timeout_seconds", 601),
+        ("http_keep_alive_seconds", 0),
+        ("http_keep_alive_seconds", 3601),
+        ("http_max_connections", 0),
+        ("http_max_connections", 100_001),
+    ],
+)
+def test_http_server_limits_are_bounded(name: str, value: float) -> None:
+    with pytest.raises(ValidationError, match=name):
+        Settings(**{name: value})
+
+
+def test_http_server_limits_have_finite_defaults() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.http_head_timeout_seconds == 10
+    assert settings.http_body_timeout_seconds == 30
+    assert settings.http_keep_alive_seconds == 75
+    assert settings.http_max_connections == 1000
