@@ -5,6 +5,10 @@ the LISTEN connection is up (see ``invalidation.py``); on SQLite (one process) a
 Every invalidation bumps ``generation``; a lookup that started before a bump does not
 store its (possibly stale) result, so a change racing with a cache fill cannot stick.
 A short TTL bounds the damage of anything missed.
+
+Three bounded maps, each evicting its oldest entry first and dropping expired ones as it
+meets them (O(1) amortised, whatever an attacker sends): tokens by digest, digests known
+to be unknown (so junk costs one query, not one per request), and verified callers.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from app.introspection.answers import Answer
@@ -28,6 +33,52 @@ class CachedToken:
     stored_at: float = 0.0  # monotonic; set by the cache
 
 
+MAX_VERIFIED_CALLERS = 10_000
+
+
+class _ExpiringSet:
+    """Keys remembered for ``ttl_seconds``, at most ``max_entries`` (oldest dropped first)."""
+
+    def __init__(self, *, max_entries: int, ttl_seconds: float) -> None:
+        self.max_entries = max_entries
+        self.ttl_seconds = ttl_seconds
+        self._stored_at: OrderedDict[bytes, float] = OrderedDict()  # insertion = age order
+        self.values: dict[bytes, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._stored_at)
+
+    def get(self, key: bytes) -> bool:
+        stored_at = self._stored_at.get(key)
+        if stored_at is None:
+            return False
+        if time.monotonic() - stored_at > self.ttl_seconds:
+            self.discard(key)
+            return False
+        return True
+
+    def add(self, key: bytes, value: str = "") -> None:
+        if self.max_entries <= 0:
+            return
+        self.discard(key)
+        now = time.monotonic()
+        while self._stored_at:  # the oldest first: expired ones, then the surplus
+            oldest, stored_at = next(iter(self._stored_at.items()))
+            if len(self._stored_at) < self.max_entries and now - stored_at <= self.ttl_seconds:
+                break
+            self.discard(oldest)
+        self._stored_at[key] = now
+        self.values[key] = value
+
+    def discard(self, key: bytes) -> None:
+        self._stored_at.pop(key, None)
+        self.values.pop(key, None)
+
+    def clear(self) -> None:
+        self._stored_at.clear()
+        self.values.clear()
+
+
 class IntrospectionCache:
     def __init__(self, *, max_entries: int, ttl_seconds: float, trusted: bool) -> None:
         self.max_entries = max_entries
@@ -36,8 +87,14 @@ class IntrospectionCache:
         self.generation = 0
         self._tokens: dict[bytes, CachedToken] = {}
         self._by_integration: dict[uuid.UUID, set[bytes]] = {}
-        # SHA-256 of a verified Authorization header -> (client id, stored at)
-        self._verified_callers: dict[bytes, tuple[str, float]] = {}
+        self._unknown_tokens = _ExpiringSet(
+            max_entries=max_entries // 2, ttl_seconds=ttl_seconds
+        )
+        # SHA-256 of verified credentials -> the client id they belong to
+        self._verified_callers = _ExpiringSet(
+            max_entries=min(max_entries, MAX_VERIFIED_CALLERS) or MAX_VERIFIED_CALLERS,
+            ttl_seconds=ttl_seconds,
+        )
 
     def __len__(self) -> int:
         return len(self._tokens)
@@ -74,19 +131,23 @@ class IntrospectionCache:
             if not siblings:
                 del self._by_integration[entry.integration_id]
 
+    def is_unknown_token(self, digest: bytes) -> bool:
+        return self.trusted and self._unknown_tokens.get(digest)
+
+    def remember_unknown_token(self, digest: bytes, *, generation: int) -> None:
+        if self.trusted and generation == self.generation:
+            self._unknown_tokens.add(digest)
+
     # --- introspection clients ---------------------------------------------------------
 
-    def is_verified_caller(self, header_digest: bytes) -> bool:
-        if not self.trusted:
-            return False
-        cached = self._verified_callers.get(header_digest)
-        return cached is not None and time.monotonic() - cached[1] <= self.ttl_seconds
+    def is_verified_caller(self, credentials_digest: bytes) -> bool:
+        return self.trusted and self._verified_callers.get(credentials_digest)
 
     def remember_verified_caller(
-        self, header_digest: bytes, client_id: str, *, generation: int
+        self, credentials_digest: bytes, client_id: str, *, generation: int
     ) -> None:
-        if self.trusted and generation == self.generation and len(self._verified_callers) < 10_000:
-            self._verified_callers[header_digest] = (client_id, time.monotonic())
+        if self.trusted and generation == self.generation:
+            self._verified_callers.add(credentials_digest, client_id)
 
     # --- invalidation ----------------------------------------------------------------
 
@@ -101,14 +162,15 @@ class IntrospectionCache:
 
     def invalidate_client(self, client_id: str) -> None:
         self.generation += 1
-        for header_digest, (cached_id, _) in list(self._verified_callers.items()):
-            if cached_id == client_id:
-                del self._verified_callers[header_digest]
+        callers = self._verified_callers
+        for key in [key for key, cached_id in callers.values.items() if cached_id == client_id]:
+            callers.discard(key)
 
     def clear(self) -> None:
         self.generation += 1
         self._tokens.clear()
         self._by_integration.clear()
+        self._unknown_tokens.clear()
         self._verified_callers.clear()
 
     def distrust(self) -> None:

@@ -16,6 +16,8 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import unquote_plus
 
@@ -42,7 +44,8 @@ from app.throttle import FailureThrottle
 logger = logging.getLogger(__name__)
 
 MAX_FORM_BYTES = 4096
-MAX_BEARER_BYTES = 1024
+MAX_BEARER_BYTES = 512  # ours are 42 bytes; the README says the same
+MAX_BASIC_BYTES = 1024
 
 
 class CallerOutcome(enum.Enum):
@@ -55,7 +58,7 @@ class CallerOutcome(enum.Enum):
 
 def parse_basic_credentials(header: bytes | None) -> tuple[str, str] | None:
     """``(client_id, client_secret)`` from an HTTP Basic header (RFC 6749 §2.3.1 encoding)."""
-    if not header or len(header) > 1024 or header[:6].lower() != b"basic ":
+    if not header or len(header) > MAX_BASIC_BYTES or header[:6].lower() != b"basic ":
         return None
     try:
         decoded = binascii.a2b_base64(header[6:].strip(), strict_mode=True).decode("utf-8")
@@ -69,22 +72,35 @@ def parse_basic_credentials(header: bytes | None) -> tuple[str, str] | None:
     return client_id, secret
 
 
-def parse_token_form(body: bytes) -> str | None:
-    """The single non-empty ``token`` field of a form body; None if absent or repeated."""
+@dataclass(slots=True)
+class IntrospectionForm:
+    """The fields of an introspection request body that the service reads."""
+
     token: str | None = None
+    client_id: str | None = None  # client_secret_post
+    client_secret: str | None = None
+
+
+_FORM_FIELDS = {b"token": "token", b"client_id": "client_id", b"client_secret": "client_secret"}
+
+
+def parse_introspection_form(body: bytes) -> IntrospectionForm | None:
+    """The form's fields; None if one is repeated or not ASCII (an ambiguous request)."""
+    form = IntrospectionForm()
     for field in body.split(b"&"):
         name, _, value = field.partition(b"=")
         if b"%" in name or b"+" in name:
             name = unquote_plus(name.decode("latin-1")).encode("latin-1", "replace")
-        if name != b"token":
+        attribute = _FORM_FIELDS.get(name)
+        if attribute is None:
             continue
-        if token is not None:
+        if getattr(form, attribute) is not None:
             return None
         try:
-            token = unquote_plus(value.decode("ascii"), errors="strict")
+            setattr(form, attribute, unquote_plus(value.decode("ascii"), errors="strict"))
         except UnicodeDecodeError:
             return None
-    return token or None
+    return form
 
 
 def bearer_token(authorization: bytes | None) -> str | None:
@@ -148,17 +164,29 @@ class Introspector:
     async def answer(
         self, authorization: bytes | None, body: bytes, peer_address: str | None
     ) -> Answer:
-        """The whole RFC 7662 exchange. Fails closed: any failure is a 503, never active."""
+        """The whole RFC 7662 exchange. Fails closed: any failure is a 503, never active.
+
+        The caller authenticates with HTTP Basic (``client_secret_basic``) or with
+        ``client_id`` and ``client_secret`` in the form (``client_secret_post``): exactly one.
+        """
+        form = parse_introspection_form(body)
+        if form is None:
+            return INVALID_REQUEST
+        posted = form.client_id is not None or form.client_secret is not None
+        if posted and authorization is not None:
+            return INVALID_REQUEST  # RFC 6749 §2.3: one authentication method per request
         try:
-            caller = await self.check_caller(authorization, peer_address)
+            if posted:
+                caller = await self._check_posted_caller(form, peer_address)
+            else:
+                caller = await self.check_basic_caller(authorization, peer_address)
             if caller is CallerOutcome.THROTTLED:
                 return THROTTLED
             if caller is CallerOutcome.INVALID:
                 return INVALID_CLIENT
-            token = parse_token_form(body)
-            if token is None:
+            if not form.token:
                 return INVALID_REQUEST
-            entry = await self.active_token(token)
+            entry = await self.active_token(form.token)
         except Exception as exc:  # above all, the database
             logger.error("introspection failed closed: %s", type(exc).__name__)
             return UNAVAILABLE
@@ -169,7 +197,7 @@ class Introspector:
     ) -> Answer:
         """May this request pass? Fails closed: a gateway or database problem never lets it."""
         try:
-            if await self.check_caller(gateway, peer_address) is not CallerOutcome.VALID:
+            if await self.check_basic_caller(gateway, peer_address) is not CallerOutcome.VALID:
                 return GATEWAY_FORBIDDEN
             token = bearer_token(authorization)
             entry = None if token is None else await self.active_token(token)
@@ -187,30 +215,50 @@ class Introspector:
             headers.append((b"x-token-expires-at", rfc3339(entry.expires_at)))
         return empty_answer(200, *headers, outcome="active")
 
-    async def check_caller(
+    async def check_basic_caller(
         self, authorization: bytes | None, peer_address: str | None
     ) -> CallerOutcome:
-        """Whether ``authorization`` holds the Basic credentials of a live introspection client.
-
-        Failures are throttled per ``peer_address``; store errors propagate.
-        """
+        """Whether ``authorization`` holds the Basic credentials of a live introspection client."""
         if authorization is None:
             return CallerOutcome.INVALID
         # A header verified before is recognised by its digest alone: no base64, no
-        # parsing, no secret kept in memory. It is not throttled: only whoever knows the
-        # exact credentials can produce it.
-        header_digest = hashlib.sha256(authorization).digest()
-        if self.cache.is_verified_caller(header_digest):
+        # parsing, no secret kept in memory.
+        return await self._check_caller(
+            hashlib.sha256(authorization).digest(),
+            lambda: parse_basic_credentials(authorization),
+            peer_address,
+        )
+
+    async def _check_posted_caller(
+        self, form: IntrospectionForm, peer_address: str | None
+    ) -> CallerOutcome:
+        client_id, secret = form.client_id, form.client_secret
+        if client_id is None or secret is None:
+            return CallerOutcome.INVALID
+        cache_key = hashlib.sha256(f"post\x00{client_id}\x00{secret}".encode()).digest()
+        return await self._check_caller(cache_key, lambda: (client_id, secret), peer_address)
+
+    async def _check_caller(
+        self,
+        cache_key: bytes,
+        credentials: Callable[[], tuple[str, str] | None],
+        peer_address: str | None,
+    ) -> CallerOutcome:
+        """Verified callers are remembered by ``cache_key`` (a digest of what they sent) and
+        not throttled: only whoever knows the exact credentials can produce it. Failures
+        are throttled per ``peer_address``; store errors propagate."""
+        if self.cache.is_verified_caller(cache_key):
             return CallerOutcome.VALID
         if self.throttle.retry_after(peer_address):
             return CallerOutcome.THROTTLED
-        if await self._verify_credentials(authorization, header_digest):
+        if await self._verify_credentials(cache_key, credentials()):
             return CallerOutcome.VALID
         self.throttle.record_failure(peer_address)
         return CallerOutcome.INVALID
 
-    async def _verify_credentials(self, authorization: bytes, header_digest: bytes) -> bool:
-        credentials = parse_basic_credentials(authorization)
+    async def _verify_credentials(
+        self, cache_key: bytes, credentials: tuple[str, str] | None
+    ) -> bool:
         if credentials is None:
             return False
         client_id, secret = credentials
@@ -224,7 +272,7 @@ class Introspector:
         expected = await self.store.find_client_secret_digest(parsed_id)
         if expected is None or not hmac.compare_digest(expected, token_format.digest(secret)):
             return False
-        self.cache.remember_verified_caller(header_digest, str(parsed_id), generation=generation)
+        self.cache.remember_verified_caller(cache_key, str(parsed_id), generation=generation)
         return True
 
     async def active_token(self, token: str) -> CachedToken | None:
@@ -235,11 +283,14 @@ class Introspector:
         entry = self.cache.get_token(digest)  # a cached token was well-formed when stored
         metrics.count("cache", "hit" if entry is not None else "miss")
         if entry is None:
-            if not token_format.is_well_formed(token):
+            # Junk is cheap to make (CRC32 is public): a digest known to be unknown costs
+            # no query. An unknown digest stays unknown: a new token's is random.
+            if self.cache.is_unknown_token(digest) or not token_format.is_well_formed(token):
                 return None
             generation = self.cache.generation
             record = await self.store.find_token(digest)
             if record is None:
+                self.cache.remember_unknown_token(digest, generation=generation)
                 return None
             entry = self._cache_entry(record)
             self.cache.put_token(digest, entry, generation=generation)
