@@ -18,13 +18,21 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# nginx is needed by tests/deploy (the shipped gateway example, run for real).
+# Debian packages that tests drive for real: nginx, Apache with mod_oauth2 and mod_auth_openidc (tests/deploy,
+# the shipped gateway examples), Chromium (/docs renders offline) and jq (the README's walk).
 system-deps:
-	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+	@missing=""; \
+	command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || missing="$$missing nginx"; \
+	test -x /usr/sbin/apache2 || missing="$$missing apache2"; \
+	test -e /usr/lib/apache2/modules/mod_oauth2.so || missing="$$missing libapache2-mod-oauth2"; \
+	test -e /usr/lib/apache2/modules/mod_auth_openidc.so || missing="$$missing libapache2-mod-auth-openidc"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v jq >/dev/null 2>&1 || missing="$$missing jq"; \
+	test -z "$$missing" || { echo "installing with apt-get:$$missing"; \
 	  command -v apt-get >/dev/null 2>&1 && { \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx >/dev/null 2>&1 || { \
-	      apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx >/dev/null; }; }; } || \
-	  echo "nginx is not installed and could not be: tests/deploy will be skipped (fail under CI=true)"
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1 || { \
+	      apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; }; }; } || \
+	  echo "could not install$$missing: the tests that need them are skipped (and fail under CI=true)"
 
 migrate: install
 	$(BIN)/python -m app migrate
