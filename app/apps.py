@@ -23,6 +23,7 @@ from app.audit import endpoints as audit_endpoints
 from app.auth import endpoints as auth_endpoints
 from app.config import Settings, get_settings
 from app.db.session import create_engine, create_sessionmaker
+from app.docs import install_docs
 from app.errors import PROBLEM_RESPONSES, install_problem_handlers
 from app.integrations import endpoints as integration_endpoints
 from app.introspection import client_endpoints, forward_auth
@@ -161,7 +162,7 @@ def _base_app(settings: Settings, *, with_docs: bool, notifications: bool = Fals
         version="1.0.0",
         description="Custom global integrations, their access tokens, and RFC 7662 introspection.",
         lifespan=_lifespan(settings, notifications=notifications),
-        docs_url="/docs" if with_docs else None,
+        docs_url=None,  # app.docs serves /docs from local files, not a CDN
         redoc_url=None,
         openapi_url="/openapi.json" if with_docs else None,
         debug=settings.debug,
@@ -190,6 +191,7 @@ def _build(settings: Settings, *, management: bool, introspection: bool) -> Fast
         app.fast_routes[("POST", introspection_endpoints.PATH)] = IntrospectionEndpoint(app)
         app.fast_routes[(None, forward_auth.PATH)] = ForwardAuthEndpoint(app)
     if management:
+        install_docs(app, openapi_url="/openapi.json")
         app.include_router(_management_router())
         install_problem_handlers(app)
         if settings.cors_origins:
