@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import token_format
@@ -15,7 +15,7 @@ from app.audit.service import AuditAction, audit_service
 from app.auth.models import AdminSession, AdminUser, Role
 from app.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from app.db.base import utc_now
-from app.errors import Conflict, InvalidInput
+from app.errors import Conflict, InvalidInput, NotFound
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,33 @@ class AuthService:
             details={"username": username, "role": role.value},
         )
         return user
+
+    async def reset_password(
+        self, session: AsyncSession, *, username: str, password: str, actor: str
+    ) -> int:
+        """Set a new password and end every session of the user; the number ended."""
+        username = normalise_username(username)
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise InvalidInput(
+                f"Password must be at least {MIN_PASSWORD_LENGTH} characters.", loc=["password"]
+            )
+        user = (
+            await session.execute(select(AdminUser).where(AdminUser.username == username))
+        ).scalar_one_or_none()
+        if user is None:
+            raise NotFound(f"There is no admin user named {username!r}.")
+        user.password_hash = await hash_password(password)
+        sessions = select(func.count()).where(AdminSession.user_id == user.id)
+        ended = (await session.execute(sessions)).scalar_one()
+        await session.execute(delete(AdminSession).where(AdminSession.user_id == user.id))
+        await audit_service.record(
+            session,
+            actor=actor,
+            action=AuditAction.AUTH_PASSWORD_RESET,
+            details={"username": username, "sessions_ended": ended},
+        )
+        await session.flush()
+        return int(ended)
 
     async def has_admin_role_user(self, session: AsyncSession) -> bool:
         statement = select(AdminUser.id).where(AdminUser.role == Role.ADMIN).limit(1)
