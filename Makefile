@@ -8,12 +8,13 @@ PORT ?= 8000
 TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps run migrate test test-sqlite test-postgres lint openapi bench clean
+.PHONY: install system-deps port-free run migrate test test-sqlite test-postgres lint openapi bench clean
 
 $(STAMP): pyproject.toml
+	@echo "setting up $(VENV) (the first time takes a minute or two; pip shows its progress)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --progress-bar on -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -37,7 +38,12 @@ system-deps:
 migrate: install
 	$(BIN)/python -m app migrate
 
-run: migrate
+# Before anything else (even the first install): is the port free?
+port-free:
+	@$(PYTHON) -c "import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('$(HOST)', $(PORT)))" 2>/dev/null || { \
+	  echo "port $(PORT) on $(HOST) is taken (is the service already running?); pick another: make run PORT=$$(( $(PORT) + 1 ))"; exit 1; }
+
+run: port-free migrate
 	$(BIN)/python -m app bootstrap-admin --host $(HOST) --port $(PORT)
 	@echo "serving on http://$(HOST):$(PORT) (OpenAPI docs at http://$(HOST):$(PORT)/docs)"
 	$(BIN)/python -m app serve --host $(HOST) --port $(PORT)

@@ -274,3 +274,39 @@ def test_reset_password_refuses_an_unknown_user_in_one_line(tmp_path: Path) -> N
 
 def test_app_factory_still_builds_with_defaults() -> None:
     assert create_app(Settings(environment="test")) is not None
+
+
+# --- logs ----------------------------------------------------------------------------------
+
+
+def test_console_lines_have_a_timestamp_and_say_the_access_line_once() -> None:
+    import logging
+    import re
+
+    from app.logs import ConsoleFormatter
+
+    record = logging.makeLogRecord(
+        {
+            "name": "app.access",
+            "levelname": "INFO",
+            "msg": "%s %s %d",
+            "args": ("GET", "/healthz", 200),
+            "method": "GET",
+            "path": "/healthz",
+            "status": 200,
+            "duration_ms": 1.5,
+        }
+    )
+    line = ConsoleFormatter().format(record)
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}", line), line
+    assert line.count("/healthz") == 1, line
+    assert "duration_ms=1.5" in line
+
+
+def test_start_up_lines_come_from_our_logger(tmp_path: Path) -> None:
+    url = migrated_database(tmp_path)
+    env = {**os.environ, "DATABASE_URL": url, "ENVIRONMENT": "development", "LOG_FORMAT": "console"}
+    with uvicorn_server(env) as server:
+        log = server.log_path.read_text()
+    assert "app.server: Application startup complete." in log, log
+    assert "uvicorn" not in log.replace("Uvicorn running", ""), log
