@@ -24,6 +24,7 @@ from app.auth import endpoints as auth_endpoints
 from app.auth.throttle import LoginThrottle
 from app.config import Settings, get_settings
 from app.db.session import create_engine, create_sessionmaker
+from app.docs import install_docs
 from app.exception_handlers import install_exception_handlers
 from app.integrations import endpoints as integration_endpoints
 from app.introspection.endpoints import (
@@ -166,7 +167,7 @@ def _build(settings: Settings, *, management: bool, introspection: bool) -> Fast
         version="1.0.0",
         description="Custom global integrations, their access tokens, and RFC 7662 introspection.",
         lifespan=_lifespan(settings, notifications=management),
-        docs_url="/docs" if management else None,
+        docs_url=None,  # app.docs serves /docs from local files, not a CDN
         redoc_url=None,
         openapi_url="/openapi.json" if management else None,
         debug=settings.debug,
@@ -177,6 +178,7 @@ def _build(settings: Settings, *, management: bool, introspection: bool) -> Fast
     if introspection:
         _mount_introspection(app)
     if management:
+        install_docs(app, openapi_url="/openapi.json")
         app.include_router(_management_router())
         app.openapi_extensions.append(document_problem_schemas)
         install_exception_handlers(app)

@@ -6,12 +6,13 @@ surfacing later as a 500.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "integrations.db"
 
@@ -39,7 +40,8 @@ class Settings(BaseSettings):
     issuer: str = "http://127.0.0.1:8000"
     session_ttl_seconds: int = Field(default=8 * 3600, ge=60, le=30 * 24 * 3600)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    cors_origins: list[str] = Field(default_factory=list)
+    # NoDecode: a plain comma-separated list is accepted as well as JSON (see the validator).
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     last_used_flush_seconds: float = Field(default=60.0, gt=0, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "debug", "info", "warning", "error"] = (
         "INFO"
@@ -70,6 +72,34 @@ class Settings(BaseSettings):
     mail_from: str = "Global Integrations <integrations@localhost>"
     notification_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
     notification_scan_seconds: float = Field(default=3600.0, gt=0, le=7 * 24 * 3600)
+    # TLS for `serve` itself (e.g. for mod_auth_openidc, which refuses plain-http introspection).
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins_list(cls, value: Any) -> Any:
+        """``["https://a", "https://b"]`` (JSON) or ``https://a,https://b``."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError:
+                raise ValueError(
+                    'must be a JSON list (["https://a"]) or comma-separated origins'
+                ) from None
+        return [origin.strip() for origin in text.split(",") if origin.strip()]
+
+    @model_validator(mode="after")
+    def _tls_files(self) -> Settings:
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("SSL_CERTFILE and SSL_KEYFILE must be set together")
+        for name, path in (("SSL_CERTFILE", self.ssl_certfile), ("SSL_KEYFILE", self.ssl_keyfile)):
+            if path is not None and not path.is_file():
+                raise ValueError(f"{name}: no such file: {path}")
+        return self
 
     @field_validator("database_url")
     @classmethod

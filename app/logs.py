@@ -47,6 +47,15 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class ServerLoggerName(logging.Filter):
+    """uvicorn's start-up and shutdown lines ("Uvicorn running on ...") under our name."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name in ("uvicorn.error", "uvicorn"):
+            record.name = "app.server"
+        return True
+
+
 class RedactSecrets(logging.Filter):
     """Cuts anything shaped like one of our secrets out of every record, extras included
     (a client may send a secret where it does not belong, e.g. in a path)."""
@@ -81,13 +90,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+# The access line's message is "METHOD path status": its extras say it again for JSON.
+_IN_ACCESS_MESSAGE = {"method", "path", "status"}
+
+
 class ConsoleFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         request_id = getattr(record, "request_id", None)
+        repeated = _IN_ACCESS_MESSAGE if record.name == access_logger.name else set()
         extras = " ".join(
-            f"{k}={v}" for k, v in vars(record).items() if k not in _STANDARD_ATTRIBUTES
+            f"{k}={v}"
+            for k, v in vars(record).items()
+            if k not in _STANDARD_ATTRIBUTES and k not in repeated
         )
-        line = f"{record.levelname:<7} {record.name}: {record.getMessage()}"
+        at = datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="milliseconds")
+        line = f"{at} {record.levelname:<7} {record.name}: {record.getMessage()}"
         if extras:
             line += f" [{extras}]"
         if request_id:
@@ -101,13 +118,17 @@ def logging_config(*, level: str, json_lines: bool) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": RequestIdFilter}, "redact": {"()": RedactSecrets}},
+        "filters": {
+            "request_id": {"()": RequestIdFilter},
+            "redact": {"()": RedactSecrets},
+            "server_name": {"()": ServerLoggerName},
+        },
         "formatters": {"default": {"()": JsonFormatter if json_lines else ConsoleFormatter}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
                 "formatter": "default",
-                "filters": ["request_id", "redact"],
+                "filters": ["request_id", "redact", "server_name"],
                 "stream": "ext://sys.stderr",
             }
         },

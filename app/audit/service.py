@@ -27,6 +27,7 @@ class AuditAction:
     ADMIN_CREATED = "admin.created"
     AUTH_LOGIN = "auth.login"
     AUTH_LOGIN_FAILED = "auth.login_failed"
+    AUTH_PASSWORD_RESET = "auth.password_reset"
     AUTH_LOGOUT = "auth.logout"
 
 

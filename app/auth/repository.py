@@ -46,5 +46,11 @@ class AdminSessionRepository(Repository[AdminSession]):
     async def delete_by_id(self, session_id: uuid.UUID) -> None:
         await self.session.execute(delete(AdminSession).where(AdminSession.id == session_id))
 
-    async def delete_of_user(self, user_id: uuid.UUID) -> None:
-        await self.session.execute(delete(AdminSession).where(AdminSession.user_id == user_id))
+    async def delete_of_user(self, user_id: uuid.UUID) -> int:
+        """End every session of the user; how many there were."""
+        result = await self.session.execute(
+            delete(AdminSession)
+            .where(AdminSession.user_id == user_id)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

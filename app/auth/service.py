@@ -16,7 +16,7 @@ from app.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_passwo
 from app.auth.repository import AdminSessionRepository, AdminUserRepository
 from app.auth.throttle import LoginThrottle
 from app.db.base import utc_now
-from app.errors import Conflict, InvalidInput
+from app.errors import Conflict, InvalidInput, NotFound
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,29 @@ class AuthService:
             details={"username": username, "role": role.value},
         )
         return user
+
+    async def reset_password(
+        self, session: AsyncSession, *, username: str, password: str, actor: str
+    ) -> int:
+        """Set a new password and end every session of the user; the number ended."""
+        username = normalise_username(username)
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise InvalidInput(
+                f"Password must be at least {MIN_PASSWORD_LENGTH} characters.", loc=["password"]
+            )
+        user = await AdminUserRepository(session).get_by_username(username)
+        if user is None:
+            raise NotFound(f"There is no admin user named {username!r}.")
+        user.password_hash = await hash_password(password)
+        ended = await AdminSessionRepository(session).delete_of_user(user.id)
+        await audit_service.record(
+            session,
+            actor=actor,
+            action=AuditAction.AUTH_PASSWORD_RESET,
+            details={"username": username, "sessions_ended": ended},
+        )
+        await session.flush()
+        return int(ended)
 
     async def has_admin_role_user(self, session: AsyncSession) -> bool:
         return await AdminUserRepository(session).any_with_role(Role.ADMIN)

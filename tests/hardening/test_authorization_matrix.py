@@ -54,6 +54,9 @@ PUBLIC_PATHS = {
     "/metrics",
     "/docs",
     "/docs/oauth2-redirect",
+    "/docs/assets/swagger-ui-bundle.js",
+    "/docs/assets/swagger-ui.css",
+    "/docs/assets/favicon-32x32.png",
     "/openapi.json",
 }
 CALLERS = ("anonymous", "introspection_client", "viewer", "admin")
