@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app import health, metrics
 from app.audit import endpoints as audit_endpoints
 from app.auth import endpoints as auth_endpoints
+from app.auth.service import record_throttled_refusals_forever
 from app.auth.throttle import LoginThrottle
 from app.config import Settings, get_settings
 from app.db.session import create_engine, create_sessionmaker
@@ -39,7 +40,7 @@ from app.introspection.runtime import IntrospectionRuntime
 from app.introspection.service import Introspector
 from app.introspection_clients import endpoints as introspection_client_endpoints
 from app.logs import RequestContext
-from app.middleware import BodySizeLimit
+from app.middleware import BodySizeLimit, SingleCredentialHeaders
 from app.notifications.sender import SENDER_WAKEUP
 from app.notifications.tasks import start_notification_tasks
 from app.problems import PROBLEM_RESPONSES, document_problem_schemas
@@ -93,7 +94,7 @@ async def _stop(task: asyncio.Task[None]) -> None:
 
 
 def _lifespan(
-    settings: Settings, *, notifications: bool
+    settings: Settings, *, management: bool
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -104,6 +105,7 @@ def _lifespan(
         sessionmaker = create_sessionmaker(
             engine, info={LOCAL_CACHES: [introspection.cache], SENDER_WAKEUP: sender_wakeup}
         )
+        login_throttle = LoginThrottle.from_settings(settings)
         set_app_state(
             app,
             AppState(
@@ -111,7 +113,7 @@ def _lifespan(
                 engine=engine,
                 sessionmaker=sessionmaker,
                 introspection=introspection,
-                login_throttle=LoginThrottle.from_settings(settings),
+                login_throttle=login_throttle,
             ),
         )
         tasks = [
@@ -120,7 +122,13 @@ def _lifespan(
                 name="metrics",
             )
         ]
-        if notifications:  # management only: the introspection component sends no mail
+        if management:  # the introspection component serves no logins and sends no mail
+            tasks.append(
+                asyncio.create_task(
+                    record_throttled_refusals_forever(sessionmaker, login_throttle),
+                    name="throttled-login-summaries",
+                )
+            )
             tasks.extend(
                 start_notification_tasks(settings, sessionmaker, sender_wakeup=sender_wakeup)
             )
@@ -166,7 +174,7 @@ def _build(settings: Settings, *, management: bool, introspection: bool) -> Fast
         title="Global Integrations service",
         version="1.0.0",
         description="Custom global integrations, their access tokens, and RFC 7662 introspection.",
-        lifespan=_lifespan(settings, notifications=management),
+        lifespan=_lifespan(settings, management=management),
         docs_url=None,  # app.docs serves /docs from local files, not a CDN
         redoc_url=None,
         openapi_url="/openapi.json" if management else None,
@@ -192,6 +200,7 @@ def _build(settings: Settings, *, management: bool, introspection: bool) -> Fast
             )
     max_body = settings.max_body_bytes if management else INTROSPECTION_MAX_BODY_BYTES
     app.add_middleware(BodySizeLimit, max_bytes=max_body)
+    app.add_middleware(SingleCredentialHeaders)
     app.add_middleware(metrics.RequestMetrics)
     app.add_middleware(RequestContext, access_log=settings.access_log)
     return app

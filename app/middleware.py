@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PayloadTooLarge
+from app.errors import BadRequest, PayloadTooLarge
 from app.problems import PROBLEM_MEDIA_TYPE, problem_bytes
 
 
@@ -71,3 +71,45 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class SingleCredentialHeaders:
+    """Refuses (400) a request that repeats ``Authorization`` or ``X-Gateway-Authorization``.
+
+    Proxies and frameworks disagree on which copy of a repeated header counts, so a
+    gateway and the service could act on different credentials. The introspection fast
+    paths apply the same rule themselves.
+    """
+
+    _NAMES = (b"authorization", b"x-gateway-authorization")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self._repeats_credentials(scope["headers"]):
+            body = problem_bytes(
+                400, BadRequest.title, "Send each credentials header at most once."
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 400,
+                    "headers": [
+                        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+    def _repeats_credentials(self, headers: list[tuple[bytes, bytes]]) -> bool:
+        seen: set[bytes] = set()
+        for name, _ in headers:
+            if name in self._NAMES:
+                if name in seen:
+                    return True
+                seen.add(name)
+        return False

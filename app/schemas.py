@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from app import token_format
 
 ItemT = TypeVar("ItemT")
 
@@ -47,10 +49,26 @@ class Schema(BaseModel):
 class InputSchema(BaseModel):
     """Request bodies: unknown fields are refused instead of silently ignored.
 
-    Fields declared with ``omittable()`` may be left out but not sent as null.
+    Fields declared with ``omittable()`` may be left out but not sent as null. No text
+    field may hold something shaped like one of our secrets (a token pasted into a name
+    would be stored and shown to every viewer), unless the schema exists to carry them.
     """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    carries_secrets: ClassVar[bool] = False
+
+    @model_validator(mode="after")
+    def _no_pasted_secrets(self) -> Self:
+        if type(self).carries_secrets:
+            return self
+        for name in self.model_fields_set:
+            value = getattr(self, name)
+            if isinstance(value, str) and token_format.contains_secret(value):
+                raise ValueError(
+                    f"{name} looks like a secret (an access token, session token or client "
+                    "secret); never paste a secret here"
+                )
+        return self
 
     @model_validator(mode="after")
     def _no_explicit_nulls(self) -> Self:

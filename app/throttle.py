@@ -5,7 +5,9 @@ sliding window. Once a key has ``max_failures`` failures within ``window_seconds
 locked until the oldest of them leaves the window; ``retry_after`` says for how long.
 Only failures are recorded: a success costs one dict lookup at most. Memory is bounded
 twice: each key keeps at most ``max_failures`` timestamps, and at most ``max_keys`` keys
-are kept (expired ones are pruned first, then the oldest go).
+are kept. Keys are kept in the order of their latest failure, so making room only ever
+looks at the front: expired keys go first, then the least recently failing (O(1)
+amortised per new key, however many keys an attacker makes).
 
 Why in memory: see the README's "Security model". In short, the state is a cache of
 recent failures, not a record; the audit trail is the record.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable
 
 
@@ -34,7 +36,8 @@ class FailureThrottle:
         self.window_seconds = window_seconds
         self.max_keys = max_keys
         self.clock = clock
-        self._failures: dict[Hashable, deque[float]] = {}
+        # key -> its failure times; ordered by the latest failure, oldest first
+        self._failures: OrderedDict[Hashable, deque[float]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._failures)
@@ -53,9 +56,10 @@ class FailureThrottle:
         now = self.clock()
         failures = self._failures.get(key)
         if failures is None:
-            if len(self._failures) >= self.max_keys:
-                self._make_room(now)
+            self._make_room(now)
             failures = self._failures[key] = deque(maxlen=self.max_failures)
+        else:
+            self._failures.move_to_end(key)
         failures.append(now)
 
     def forgive(self, key: Hashable) -> None:
@@ -74,7 +78,8 @@ class FailureThrottle:
 
     def _make_room(self, now: float) -> None:
         horizon = now - self.window_seconds
-        for key in [k for k, failures in self._failures.items() if failures[-1] <= horizon]:
-            del self._failures[key]
-        while len(self._failures) >= self.max_keys:
-            del self._failures[next(iter(self._failures))]  # the oldest key first
+        while self._failures:
+            oldest_key, failures = next(iter(self._failures.items()))
+            if failures[-1] > horizon and len(self._failures) < self.max_keys:
+                return
+            del self._failures[oldest_key]

@@ -32,12 +32,15 @@ CLIENT_SECRET_PREFIX = "ssc_"
 TOKEN_LENGTH = len(ACCESS_TOKEN_PREFIX) + RANDOM_LENGTH + CHECKSUM_LENGTH
 
 _BODY_PATTERN = re.compile(f"[0-9A-Za-z]{{{RANDOM_LENGTH + CHECKSUM_LENGTH}}}")
+# In any letter case: a secret typed into a field that case-folds it (a username) is
+# still a secret, and CRC32 is linear enough to recover the lost case.
 _SECRET_IN_TEXT = re.compile(
     "({})[0-9A-Za-z]{{8,}}".format(
         "|".join(
             re.escape(p) for p in (ACCESS_TOKEN_PREFIX, SESSION_TOKEN_PREFIX, CLIENT_SECRET_PREFIX)
         )
-    )
+    ),
+    re.IGNORECASE,
 )
 
 
@@ -83,6 +86,11 @@ def hint(token: str) -> str:
     """A recognisable, non-secret abbreviation, e.g. ``ssg_Ab12…9xYz``."""
     prefix_end = token.index("_") + 1
     return f"{token[: prefix_end + 4]}…{token[-4:]}"
+
+
+def contains_secret(text: str) -> bool:
+    """Whether ``text`` holds something shaped like one of our secrets, in any case."""
+    return _SECRET_IN_TEXT.search(text) is not None
 
 
 def redact(text: str) -> str:

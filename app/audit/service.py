@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import token_format
 from app.audit.models import AuditEvent
 from app.audit.repository import AuditRepository
 
@@ -27,6 +28,7 @@ class AuditAction:
     ADMIN_CREATED = "admin.created"
     AUTH_LOGIN = "auth.login"
     AUTH_LOGIN_FAILED = "auth.login_failed"
+    AUTH_LOGIN_THROTTLED = "auth.login_throttled"  # a summary of unrecorded refusals
     AUTH_PASSWORD_RESET = "auth.password_reset"
     AUTH_LOGOUT = "auth.logout"
 
@@ -44,11 +46,11 @@ class AuditService:
     ) -> None:
         AuditRepository(session).add(
             AuditEvent(
-                actor=actor,
+                actor=token_format.redact(actor),
                 action=action,
                 integration_id=integration_id,
                 token_id=token_id,
-                details=details or {},
+                details=_redacted(details or {}),
             )
         )
 
@@ -72,3 +74,17 @@ class AuditService:
 
 
 audit_service = AuditService()
+
+
+def _redacted(value: Any) -> Any:
+    """Details with anything shaped like one of our secrets cut down to its prefix.
+
+    Services never put a secret in details; this holds even if what a person typed does.
+    """
+    if isinstance(value, str):
+        return token_format.redact(value)
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(item) for item in value]
+    return value

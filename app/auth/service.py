@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import token_format
 from app.audit.service import AuditAction, audit_service
@@ -16,7 +18,10 @@ from app.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_passwo
 from app.auth.repository import AdminSessionRepository, AdminUserRepository
 from app.auth.throttle import LoginThrottle
 from app.db.base import utc_now
+from app.db.session import begin_write
 from app.errors import Conflict, InvalidInput, NotFound
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,8 @@ class AuthService:
         username = normalise_username(username)
         if not username or len(username) > 150:
             raise InvalidInput("Username must be 1 to 150 characters.", loc=["username"])
+        if token_format.contains_secret(username):
+            raise InvalidInput("A username must not look like a secret.", loc=["username"])
         if len(password) < MIN_PASSWORD_LENGTH:
             raise InvalidInput(
                 f"Password must be at least {MIN_PASSWORD_LENGTH} characters.", loc=["password"]
@@ -121,27 +128,48 @@ class AuthService:
         Every refusal is audited; the caller commits that record with the refusal.
         """
         username = normalise_username(username)
+        users = AdminUserRepository(session)
         retry_after = throttle.retry_after(username, address)
         if retry_after:
-            await self._audit_failed_login(session, username, throttled=True)
+            if throttle.refusals.refused(address):
+                user = await users.get_by_username(username)
+                await self._audit_failed_login(session, user, address=address, throttled=True)
             return LoginOutcome(retry_after=retry_after)
         throttle.attempt(username, address)
         try:
-            issued = await self._open_session(session, username, password, ttl)
+            user = await users.get_by_username(username)
+            issued = await self._open_session(session, user, password, ttl)
         except BaseException:
             throttle.abandoned(username, address)
             raise
         if issued is None:
-            await self._audit_failed_login(session, username, throttled=False)
+            await self._audit_failed_login(session, user, address=address, throttled=False)
             return LoginOutcome()
         throttle.succeeded(username, address)
         return LoginOutcome(issued=issued)
 
+    async def record_throttled_refusals(
+        self, session: AsyncSession, throttle: LoginThrottle
+    ) -> int:
+        """One ``auth.login_throttled`` event per address whose refusal window has closed."""
+        summaries = throttle.refusals.closed_summaries()
+        for summary in summaries:
+            await audit_service.record(
+                session,
+                actor="anonymous",
+                action=AuditAction.AUTH_LOGIN_THROTTLED,
+                details={
+                    "address": summary.address,
+                    "refusals": summary.refusals,
+                    "window_seconds": summary.window_seconds,
+                },
+            )
+        return len(summaries)
+
     async def _open_session(
-        self, session: AsyncSession, username: str, password: str, ttl: timedelta
+        self, session: AsyncSession, user: AdminUser | None, password: str, ttl: timedelta
     ) -> IssuedSession | None:
         """A new session for valid credentials; ``None`` otherwise."""
-        user = await AdminUserRepository(session).get_by_username(username)
         matches, new_hash = await verify_password(password, user.password_hash if user else None)
         if user is None or not matches:
             return None
@@ -160,14 +188,21 @@ class AuthService:
         return IssuedSession(secret=secret, expires_at=expires_at)
 
     @staticmethod
-    async def _audit_failed_login(session: AsyncSession, username: str, *, throttled: bool) -> None:
-        username = username[:150]
-        details: dict[str, object] = {"username": username}
+    async def _audit_failed_login(
+        session: AsyncSession, user: AdminUser | None, *, address: str, throttled: bool
+    ) -> None:
+        """Names the user only when one exists: what was typed as a username may be a
+        password or a secret pasted into the wrong field, and is never stored."""
+        details: dict[str, object] = {"address": address}
+        if user is None:
+            details["username_known"] = False
+        else:
+            details["username"] = user.username
         if throttled:
             details["throttled"] = True
         await audit_service.record(
             session,
-            actor=f"anonymous:{username}",
+            actor=f"anonymous:{user.username}" if user else "anonymous",
             action=AuditAction.AUTH_LOGIN_FAILED,
             details=details,
         )
@@ -189,3 +224,21 @@ class AuthService:
 
 
 auth_service = AuthService()
+
+
+async def record_throttled_refusals_forever(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    throttle: LoginThrottle,
+    *,
+    interval: float = 60.0,
+) -> None:
+    """Write the summaries of closed refusal windows, once a minute (a lifespan task)."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            async with sessionmaker() as session:
+                await begin_write(session)
+                if await auth_service.record_throttled_refusals(session, throttle):
+                    await session.commit()
+        except Exception as exc:  # logged, and the loop goes on
+            logger.warning("recording throttled logins failed (%s)", type(exc).__name__)

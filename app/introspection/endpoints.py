@@ -19,7 +19,14 @@ from collections.abc import Callable
 from starlette.types import Receive, Scope, Send
 
 from app import metrics
-from app.introspection.answers import BODY_TOO_LARGE, WRONG_METHOD, Answer
+from app.introspection.answers import (
+    BODY_TOO_LARGE,
+    GATEWAY_FORBIDDEN,
+    INVALID_REQUEST,
+    INVALID_TOKEN,
+    WRONG_METHOD,
+    Answer,
+)
 from app.introspection.service import MAX_FORM_BYTES, Introspector
 
 INTROSPECT_PATH = "/oauth2/introspect"
@@ -36,29 +43,44 @@ class IntrospectionEndpoint(_Endpoint):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] != "POST":
             answer = WRONG_METHOD
+        elif (authorization := _single_header(scope, b"authorization")) is _REPEATED:
+            answer = INVALID_REQUEST
         else:
             body = await _read_body(receive, MAX_FORM_BYTES)
             if body is None:
                 answer = BODY_TOO_LARGE
             else:
-                authorization = _header(scope, b"authorization")
                 answer = await self.introspector().answer(authorization, body, _peer(scope))
         await _send(send, answer, "introspect")
 
 
 class ForwardAuthEndpoint(_Endpoint):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        gateway = _header(scope, b"x-gateway-authorization")
-        authorization = _header(scope, b"authorization")
-        answer = await self.introspector().forward_auth(gateway, authorization, _peer(scope))
+        gateway = _single_header(scope, b"x-gateway-authorization")
+        authorization = _single_header(scope, b"authorization")
+        if gateway is _REPEATED:
+            answer = GATEWAY_FORBIDDEN
+        elif authorization is _REPEATED:
+            answer = INVALID_TOKEN
+        else:
+            answer = await self.introspector().forward_auth(gateway, authorization, _peer(scope))
         await _send(send, answer, "forward_auth")
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
+# A header sent more than once: proxies and frameworks disagree on which copy counts (the
+# first, the last), so a gateway and its upstream could act on different credentials.
+_REPEATED = b"\x00repeated"
+
+
+def _single_header(scope: Scope, name: bytes) -> bytes | None:
+    """The header's value; None if absent; ``_REPEATED`` if sent more than once."""
+    found: bytes | None = None
     for header_name, value in scope["headers"]:
         if header_name == name:
-            return value  # type: ignore[no-any-return]
-    return None
+            if found is not None:
+                return _REPEATED
+            found = value
+    return found
 
 
 def _peer(scope: Scope) -> str | None:

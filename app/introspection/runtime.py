@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
@@ -17,6 +18,7 @@ from app.introspection.cache import IntrospectionCache
 from app.introspection.invalidation import InvalidationListener
 from app.introspection.last_used import LastUsedRecorder
 from app.introspection.service import Introspector
+from app.introspection.sqlite_watch import SqliteChangeWatcher
 from app.introspection.store import IntrospectionStore, PostgresStore, SqlAlchemyStore, asyncpg_dsn
 
 
@@ -26,12 +28,14 @@ class IntrospectionRuntime:
         self.last_used = LastUsedRecorder(
             store.write_last_used, interval=settings.last_used_flush_seconds
         )
-        # SQLite is one process: every change passes through it, so the cache can be
-        # trusted at once. On PostgreSQL only once the invalidation listener is up.
+        # Trusted only once the process can hear every change: the PostgreSQL listener
+        # or the SQLite watcher sets it (an in-memory SQLite database has no other process).
+        database_path = make_url(settings.database_url).database if settings.is_sqlite else None
+        shared_file = database_path not in (None, "", ":memory:")
         self.cache = IntrospectionCache(
             max_entries=settings.introspection_cache_size,
             ttl_seconds=settings.introspection_cache_ttl_seconds,
-            trusted=settings.is_sqlite,
+            trusted=settings.is_sqlite and not shared_file,
         )
         self.introspector = Introspector(
             store=store,
@@ -40,16 +44,19 @@ class IntrospectionRuntime:
             last_used=self.last_used,
             client_max_failures=settings.client_auth_failures_per_address,
         )
-        self.listener: InvalidationListener | None = None
+        self.listener: InvalidationListener | SqliteChangeWatcher | None = None
         if not settings.is_sqlite:
             self.listener = InvalidationListener(asyncpg_dsn(settings.database_url), self.cache)
+        elif shared_file:
+            assert database_path is not None
+            self.listener = SqliteChangeWatcher(database_path, self.cache)
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
     async def start(cls, settings: Settings, engine: AsyncEngine) -> IntrospectionRuntime:
         store: IntrospectionStore
         if settings.is_sqlite:
-            store = SqlAlchemyStore(engine)
+            store = SqlAlchemyStore(engine, max_concurrent=settings.introspection_pool_size)
         else:
             store = PostgresStore.connect(
                 settings.database_url, pool_size=settings.introspection_pool_size

@@ -188,11 +188,15 @@ _CLIENT_QUERY = select(IntrospectionClient.secret_digest).where(
 
 
 class SqlAlchemyStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """SQLite: each lookup opens a connection (and a thread) of its own, so at most
+    ``max_concurrent`` run at once; the rest wait their turn instead of piling up."""
+
+    def __init__(self, engine: AsyncEngine, *, max_concurrent: int) -> None:
         self._engine = engine
+        self._lookups = asyncio.Semaphore(max_concurrent)
 
     async def _first(self, statement: Any, params: dict[str, Any]) -> Any:
-        async with self._engine.connect() as connection:
+        async with self._lookups, self._engine.connect() as connection:
             return (await connection.execute(statement, params)).first()
 
     async def find_token(self, token_digest: bytes) -> TokenRecord | None:

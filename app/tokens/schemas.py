@@ -116,6 +116,7 @@ MAX_SECRET_LENGTH = 256  # ours are 42 characters; room for what a scanner may r
 
 
 class LeakReport(InputSchema):
+    carries_secrets = True  # it exists to report them; they are digested, never stored
     secrets: list[Annotated[str, StringConstraints(max_length=MAX_SECRET_LENGTH)]] = Field(
         min_length=1,
         max_length=MAX_LEAKED_SECRETS,

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from app.introspection.answers import json_answer
 from app.introspection.cache import CachedToken, IntrospectionCache
 from app.introspection.invalidation import _payloads, apply, integration_key, token_key
@@ -97,3 +99,35 @@ def test_many_keys_are_split_into_payloads_postgres_accepts() -> None:
     payloads = list(_payloads(keys))
     assert all(len(p.encode()) < 8000 for p in payloads)
     assert [k for p in payloads for k in p.split()] == keys
+
+
+def test_unknown_digests_are_remembered_within_their_bound() -> None:
+    bounded = cache(max_entries=4)  # half of it for unknown digests
+    digests = [bytes([i]) * 32 for i in range(5)]
+    for digest in digests:
+        bounded.remember_unknown_token(digest, generation=bounded.generation)
+    assert [bounded.is_unknown_token(d) for d in digests] == [False, False, False, True, True]
+
+
+def test_an_unknown_digest_read_before_an_invalidation_is_not_remembered() -> None:
+    remembering = cache()
+    generation = remembering.generation
+    remembering.invalidate_token(b"\x01" * 32)
+    remembering.remember_unknown_token(b"\x02" * 32, generation=generation)
+    assert not remembering.is_unknown_token(b"\x02" * 32)
+
+
+def test_verified_callers_expire_and_make_room_instead_of_refusing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr("app.introspection.cache.time.monotonic", lambda: now[0])
+    callers = cache(max_entries=2, ttl_seconds=60.0)
+    callers.remember_verified_caller(b"a", "client-a", generation=callers.generation)
+    callers.remember_verified_caller(b"b", "client-b", generation=callers.generation)
+    callers.remember_verified_caller(b"c", "client-c", generation=callers.generation)
+    assert [callers.is_verified_caller(k) for k in (b"a", b"b", b"c")] == [False, True, True]
+    now[0] += 61
+    assert not callers.is_verified_caller(b"b")  # expired entries are dropped when met
+    callers.invalidate_client("client-c")
+    assert not callers.is_verified_caller(b"c")

@@ -1,0 +1,72 @@
+"""Hearing about changes other processes make to the same SQLite file.
+
+On SQLite nothing like LISTEN/NOTIFY exists, and one file can be shared by several
+processes: a management ``serve`` and an introspection ``serve``, a CLI command run while
+``serve`` runs. ``PRAGMA data_version`` on one dedicated connection changes whenever any
+*other* connection commits to the file, so a process polls it every ``POLL_SECONDS`` and,
+when it changed, forgets everything its cache holds (it cannot tell what changed; SQLite
+is the small deployment, so a refill is cheap). The process's own changes also invalidate
+precisely, at commit, as on PostgreSQL.
+
+Fail closed, like the PostgreSQL listener: the cache is trusted only while the watcher
+reads the version; until it starts, and whenever a read fails, every request asks the
+database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiosqlite
+
+from app import metrics
+from app.introspection.cache import IntrospectionCache
+
+logger = logging.getLogger(__name__)
+
+# A revocation in another process is seen within this (plus one lookup): the contract
+# allows 100 ms.
+POLL_SECONDS = 0.04
+RETRY_SECONDS = 0.5
+
+
+class SqliteChangeWatcher:
+    def __init__(self, database_path: str, cache: IntrospectionCache) -> None:
+        self._path = database_path
+        self._cache = cache
+        self.connected = asyncio.Event()
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                await self._watch()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # any failure means: not watching
+                reason = type(exc).__name__
+                logger.warning("SQLite change watcher lost (%s); bypassing the cache", reason)
+            finally:
+                self._cache.distrust()
+                self.connected.clear()
+            await asyncio.sleep(RETRY_SECONDS)
+
+    async def _watch(self) -> None:
+        async with aiosqlite.connect(self._path) as connection:
+            version = await _data_version(connection)
+            self._cache.trust_afresh()  # only now can we hear every change
+            self.connected.set()
+            while True:
+                await asyncio.sleep(POLL_SECONDS)
+                current = await _data_version(connection)
+                if current != version:
+                    version = current
+                    metrics.count("invalidation", "sqlite")
+                    self._cache.clear()
+
+
+async def _data_version(connection: aiosqlite.Connection) -> int:
+    async with connection.execute("PRAGMA data_version") as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
