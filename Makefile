@@ -63,7 +63,14 @@ run: port-free migrate
 	@echo "serving on http://$(HOST):$(PORT) (OpenAPI docs at http://$(HOST):$(PORT)/docs)"
 	$(BIN)/python -m app serve --host $(HOST) --port $(PORT)
 
-test: install system-deps test-sqlite test-postgres
+# Third-party clients that tests/deploy drives for real (openid-client).
+CLIENTS := tests/clients
+$(CLIENTS)/node_modules/.installed: $(CLIENTS)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: install Node.js 20 and npm"; exit 1; }
+	npm ci --prefix $(CLIENTS) --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: install system-deps $(CLIENTS)/node_modules/.installed test-sqlite test-postgres
 
 test-sqlite: install
 	TEST_DATABASE=sqlite $(BIN)/pytest $(PYTEST_ARGS)

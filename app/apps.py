@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import health, metrics
+from app import discovery, health, metrics
 from app.audit import endpoints as audit_endpoints
 from app.auth import endpoints as auth_endpoints
 from app.auth.service import record_throttled_refusals_forever
@@ -46,6 +46,7 @@ from app.notifications.tasks import start_notification_tasks
 from app.problems import PROBLEM_RESPONSES, document_problem_schemas
 from app.state import AppState, app_state, set_app_state
 from app.tokens import endpoints as token_endpoints
+from app.tokens import oauth_endpoints
 
 API_PREFIX = "/api/v1"
 INTROSPECTION_MAX_BODY_BYTES = 64 * 1024
@@ -183,6 +184,9 @@ def _build(settings: Settings, *, management: bool, introspection: bool) -> Fast
     )
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(discovery.router)
+    app.include_router(oauth_endpoints.router)
+    app.openapi_extensions.append(oauth_endpoints.document_security)
     if introspection:
         _mount_introspection(app)
     if management:

@@ -13,7 +13,14 @@ from app.db.session import SessionDep
 from app.errors import Forbidden, Unauthorized
 
 # auto_error=False: we raise our own problem+json 401 instead of FastAPI's.
-_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+_bearer = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/token",
+    auto_error=False,
+    description=(
+        "Operators: sign in with your admin username and password (leave client_id and "
+        "client_secret empty; there are no scopes). The session token is sent as a Bearer."
+    ),
+)
 
 
 async def current_admin(

@@ -45,6 +45,14 @@ class TokenRepository(RepositoryIDMixin[AccessToken], Repository[AccessToken]):
             statement = statement.with_for_update()
         return await self.get_one_or_none(statement)
 
+    async def get_by_digest(
+        self, token_digest: bytes, *, for_update: bool = False
+    ) -> AccessToken | None:
+        statement = select(AccessToken).where(AccessToken.token_digest == token_digest)
+        if for_update:
+            statement = statement.with_for_update()
+        return await self.get_one_or_none(statement)
+
     async def list_under(
         self,
         integration_id: uuid.UUID,

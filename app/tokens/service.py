@@ -6,6 +6,7 @@ shows it once; everything stored or audited is the digest and the hint.
 
 from __future__ import annotations
 
+import enum
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -35,6 +36,12 @@ POLICY_LIFETIMES: dict[ExpirationPolicy, timedelta] = {
     ExpirationPolicy.DAYS_180: timedelta(days=180),
     ExpirationPolicy.YEAR_1: timedelta(days=365),
 }
+
+
+class SelfRevocation(enum.Enum):
+    REVOKED = "revoked"
+    ALREADY_INACTIVE = "already_inactive"
+    UNKNOWN = "unknown"  # malformed, or not one of ours
 
 
 @dataclass(frozen=True)
@@ -176,6 +183,24 @@ class TokenService:
             actor=actor,
         )
         return result
+
+    async def revoke_own(self, session: AsyncSession, secret: str) -> SelfRevocation:
+        """RFC 7009 shape: a token revokes itself (the caller proved it holds ``secret``).
+
+        Audited and notified like any revoke, with the token's own integration as the actor.
+        """
+        if not token_format.is_well_formed(secret):
+            return SelfRevocation.UNKNOWN
+        repository = TokenRepository(session)
+        token = await repository.get_by_digest(token_format.digest(secret), for_update=True)
+        if token is None:
+            return SelfRevocation.UNKNOWN
+        if token.status_at(utc_now()) != TokenStatus.ACTIVE:
+            return SelfRevocation.ALREADY_INACTIVE
+        await self.revoke(
+            session, token.integration_id, token.id, actor=f"integration:{token.integration_id}"
+        )
+        return SelfRevocation.REVOKED
 
     async def revoke_leaked(
         self, session: AsyncSession, secrets: Sequence[str], *, actor: str

@@ -58,6 +58,8 @@ PUBLIC_PATHS = {
     "/docs/assets/swagger-ui.css",
     "/docs/assets/favicon-32x32.png",
     "/openapi.json",
+    "/.well-known/oauth-authorization-server",
+    "/.well-known/openid-configuration",
 }
 CALLERS = ("anonymous", "introspection_client", "viewer", "admin")
 
@@ -69,6 +71,7 @@ class Access(enum.Enum):
     WRITE = "write"
     INTROSPECTION = "introspection"
     FORWARD_AUTH = "forward-auth"
+    SELF_REVOCATION = "self-revocation"  # only the token itself, as its own bearer
     WRONG_METHOD = "wrong method"
 
 
@@ -81,6 +84,8 @@ def access(route: Route) -> Access:
         return Access.INTROSPECTION if method == "POST" else Access.WRONG_METHOD
     if path == "/oauth2/forward-auth":
         return Access.FORWARD_AUTH
+    if path == "/oauth2/revoke" and method == "POST":
+        return Access.SELF_REVOCATION
     if path.startswith(f"{API}/"):
         if not route.documented:
             return Access.WRONG_METHOD  # e.g. GET .../tokens/revoke, kept from {token_id}
@@ -212,7 +217,7 @@ def _request(route: Route, caller: str, world: World) -> dict[str, Any]:
     kind = access(route)
     if kind == Access.LOGIN:
         kwargs["data"] = {"username": "viewer", "password": VIEWER_PASSWORD}
-    elif kind == Access.INTROSPECTION:
+    elif kind in (Access.INTROSPECTION, Access.SELF_REVOCATION):
         kwargs["data"] = {"token": world.token_secret}
     elif kind == Access.FORWARD_AUTH:
         # The gateway's own credentials go in X-Gateway-Authorization; Authorization
@@ -255,6 +260,10 @@ def check(route: Route, caller: str, response: httpx.Response) -> None:
         else:
             assert status == 403
             assert response.content == b""
+    elif kind == Access.SELF_REVOCATION:
+        # No caller here holds the token as its bearer: never revoked on their word.
+        assert status == (401 if caller in ("anonymous", "introspection_client") else 400)
+        assert response.json()["error"] in ("invalid_token", "invalid_request")
     elif caller in ("anonymous", "introspection_client"):
         _assert_unauthenticated(response)
     elif kind == Access.WRITE and caller == "viewer":

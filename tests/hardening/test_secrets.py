@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import logging
 import os
@@ -291,30 +292,34 @@ async def test_no_secret_in_a_real_servers_debug_log(app: FastAPI, database_url:
         )
     env = server_env(server_url, LOG_LEVEL="DEBUG", LAST_USED_FLUSH_SECONDS="1")
     seen = Seen()
+    stack = contextlib.ExitStack()
     try:
-        with uvicorn_server(env) as running:
-            base_url = f"http://127.0.0.1:{running.port}"
-            async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
-                http.event_hooks["response"].append(seen.record)
-                await scenario(http, seen, username)
-                if proxy is not None:
-                    proxy.cut()
-                    for _ in range(3):
-                        await http.get("/readyz")
-                        await http.get(f"{API}/integrations", headers={"Authorization": "x"})
-                        await http.post(
-                            f"{API}/auth/token",
-                            data={"username": username, "password": PASSWORD},
-                        )
-                        await asyncio.sleep(0.5)
-                    proxy.restore()
-                    async with asyncio.timeout(30):
-                        while (await http.get("/readyz")).status_code != 200:
-                            await asyncio.sleep(0.1)
-            os.kill(running.pid, signal.SIGTERM)
-            await _exited(running.pid)
-            log = running.log_path.read_text(errors="replace")
+        # Started from a thread: serve checks the database at start-up, through the proxy,
+        # which runs on this event loop and must keep serving meanwhile.
+        running = await asyncio.to_thread(stack.enter_context, uvicorn_server(env))
+        base_url = f"http://127.0.0.1:{running.port}"
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+            http.event_hooks["response"].append(seen.record)
+            await scenario(http, seen, username)
+            if proxy is not None:
+                proxy.cut()
+                for _ in range(3):
+                    await http.get("/readyz")
+                    await http.get(f"{API}/integrations", headers={"Authorization": "x"})
+                    await http.post(
+                        f"{API}/auth/token",
+                        data={"username": username, "password": PASSWORD},
+                    )
+                    await asyncio.sleep(0.5)
+                proxy.restore()
+                async with asyncio.timeout(30):
+                    while (await http.get("/readyz")).status_code != 200:
+                        await asyncio.sleep(0.1)
+        os.kill(running.pid, signal.SIGTERM)
+        await _exited(running.pid)
+        log = running.log_path.read_text(errors="replace")
     finally:
+        await asyncio.to_thread(stack.close)
         if proxy is not None:
             await proxy.close()
 
