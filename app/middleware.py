@@ -9,6 +9,21 @@ from app.errors import BadRequest, PayloadTooLarge
 from app.problems import PROBLEM_MEDIA_TYPE, problem_bytes
 
 
+async def send_problem(
+    send: Send, status: int, title: str, detail: str, *, close: bool = False
+) -> None:
+    """A problem+json response from raw ASGI code (no FastAPI below to render it)."""
+    body = problem_bytes(status, title, detail)
+    headers = [
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class BodyTooLarge(HTTPException):
     """Raised from ``receive``; an HTTPException so that FastAPI's body parsing re-raises it."""
 
@@ -56,21 +71,8 @@ class BodySizeLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = problem_bytes(
-            413, PayloadTooLarge.title, f"The request body exceeds {self.max_bytes} bytes."
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        detail = f"The request body exceeds {self.max_bytes} bytes."
+        await send_problem(send, 413, PayloadTooLarge.title, detail, close=True)
 
 
 class SingleCredentialHeaders:
@@ -88,20 +90,8 @@ class SingleCredentialHeaders:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self._repeats_credentials(scope["headers"]):
-            body = problem_bytes(
-                400, BadRequest.title, "Send each credentials header at most once."
-            )
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 400,
-                    "headers": [
-                        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            detail = "Send each credentials header at most once."
+            await send_problem(send, 400, BadRequest.title, detail)
             return
         await self.app(scope, receive, send)
 

@@ -168,8 +168,8 @@ def test_issuer_follows_the_port_in_development(tmp_path: Path) -> None:
 # --- TLS ---------------------------------------------------------------------------------
 
 
-def introspect_a_new_token(http: httpx.Client, url: str) -> dict[str, object]:
-    """As an admin and a gateway would: issue a token over ``http``, then introspect it."""
+def issue_over_http(http: httpx.Client, url: str) -> tuple[dict[str, str], str, str]:
+    """As an admin would: (gateway credentials, a new token's secret, its integration id)."""
     run_cli(url, "create-admin", "alice", "--password-stdin", stdin="alice-long-password\n")
     client = json.loads(run_cli(url, "create-introspection-client", "gateway").stdout)
     session = http.post(
@@ -186,9 +186,15 @@ def introspect_a_new_token(http: httpx.Client, url: str) -> dict[str, object]:
         json={"name": "t", "expiration_policy": "never"},
         headers=admin,
     ).json()
+    return client, issued["secret"], integration["id"]
+
+
+def introspect_a_new_token(http: httpx.Client, url: str) -> dict[str, object]:
+    """As an admin and a gateway would: issue a token over ``http``, then introspect it."""
+    client, secret, _ = issue_over_http(http, url)
     answer: dict[str, object] = http.post(
         "/oauth2/introspect",
-        data={"token": issued["secret"]},
+        data={"token": secret},
         auth=(client["client_id"], client["client_secret"]),
     ).json()
     return answer

@@ -11,21 +11,18 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
-from devkit.server import ROOT, HttpClient, free_port, run_cli, uvicorn_server
-from tests.deploy.test_nginx import EchoHeaders, issue
+from devkit.server import ROOT, free_port
+from tests.deploy.test_nginx import issue
 
 APACHE = shutil.which("apache2") or (
     "/usr/sbin/apache2" if Path("/usr/sbin/apache2").exists() else None
@@ -44,7 +41,6 @@ pytestmark = [
     ),
 ]
 
-PASSWORD = "apache-test-password"
 LOADED = [
     ("mpm_event_module", "mod_mpm_event.so"),
     ("authn_core_module", "mod_authn_core.so"),
@@ -57,39 +53,10 @@ LOADED = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _clean_tables() -> None:
-    """Keep the tables between tests: Apache holds this module's introspection client, and
-    every test makes integrations of its own (conftest's version empties them)."""
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), EchoHeaders)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
 
 
-@pytest.fixture(scope="module")
-def service(database_url: str) -> Iterator[dict[str, Any]]:
-    """The real service (all components), an admin session and gateway credentials."""
-    env = {**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "test"}
-    username = f"apache-{uuid.uuid4().hex[:8]}"
-    run_cli(env, "create-admin", username, "--password-stdin", stdin=PASSWORD + "\n")
-    with uvicorn_server(env) as server:
-        http = HttpClient(server.port)
-        status, login = http.form(
-            "/api/v1/auth/token", urlencode({"username": username, "password": PASSWORD}), {}
-        )
-        assert status == 200, login
-        yield {
-            "port": server.port,
-            "http": http,
-            "admin": {"Authorization": f"Bearer {login['access_token']}"},
-        }
-        http.close()
 
 
 @pytest.fixture(scope="module")

@@ -11,22 +11,19 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from string import Template
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
-from devkit.server import ROOT, HttpClient, free_port, run_cli, uvicorn_server
+from devkit.server import ROOT, free_port
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 if NGINX is None and os.environ.get("CI") == "true":
@@ -36,49 +33,10 @@ pytestmark = [
     pytest.mark.skipif(NGINX is None, reason="nginx is not installed (make test installs it)"),
 ]
 
-PASSWORD = "nginx-test-password"
 
 
-class EchoHeaders(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = json.dumps({k.lower(): v for k, v in self.headers.items()}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_args: Any) -> None:
-        pass
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), EchoHeaders)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def service(database_url: str) -> Iterator[dict[str, Any]]:
-    """The real service (all components), an admin session and gateway credentials."""
-    env = {**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "test"}
-    username = f"nginx-{uuid.uuid4().hex[:8]}"
-    run_cli(env, "create-admin", username, "--password-stdin", stdin=PASSWORD + "\n")
-    with uvicorn_server(env) as server:
-        http = HttpClient(server.port)
-        status, login = http.form(
-            "/api/v1/auth/token", urlencode({"username": username, "password": PASSWORD}), {}
-        )
-        assert status == 200, login
-        yield {
-            "port": server.port,
-            "http": http,
-            "admin": {"Authorization": f"Bearer {login['access_token']}"},
-        }
-        http.close()
 
 
 @pytest.fixture(scope="module")

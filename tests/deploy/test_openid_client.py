@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from devkit.server import ROOT, uvicorn_server
-from tests.test_cli import migrated_database, run_cli
-from tests.test_cli_startup import self_signed_certificate
+from tests.test_cli import migrated_database
+from tests.test_cli_startup import issue_over_http, self_signed_certificate
 
 CLIENTS = ROOT / "tests" / "clients"
 NODE = shutil.which("node")
@@ -39,8 +39,6 @@ def test_openid_client_discovers_and_introspects_with_its_defaults(tmp_path: Pat
     assert NODE is not None
     url = migrated_database(tmp_path)
     cert, key = self_signed_certificate(tmp_path)
-    run_cli(url, "create-admin", "olivia", "--password-stdin", stdin="olivia-long-password\n")
-    gateway = json.loads(run_cli(url, "create-introspection-client", "openid-client").stdout)
     env = {**os.environ, "DATABASE_URL": url, "ENVIRONMENT": "development"}
     env.pop("ISSUER", None)  # development: the issuer follows serve's scheme, host and port
     args = ("--ssl-certfile", str(cert), "--ssl-keyfile", str(key))
@@ -48,21 +46,7 @@ def test_openid_client_discovers_and_introspects_with_its_defaults(tmp_path: Pat
         issuer = f"https://127.0.0.1:{server.port}"
         verify = ssl.create_default_context(cafile=str(cert))
         with httpx.Client(base_url=issuer, verify=verify, timeout=10) as http:
-            session = http.post(
-                "/api/v1/auth/token",
-                data={"username": "olivia", "password": "olivia-long-password"},
-            ).json()["access_token"]
-            admin = {"Authorization": f"Bearer {session}"}
-            integration = http.post(
-                "/api/v1/integrations",
-                json={"name": "oidc", "notification_email": "ops@example.com"},
-                headers=admin,
-            ).json()
-            secret = http.post(
-                f"/api/v1/integrations/{integration['id']}/tokens",
-                json={"name": "t", "expiration_policy": "30d"},
-                headers=admin,
-            ).json()["secret"]
+            gateway, secret, integration_id = issue_over_http(http, url)
         result = subprocess.run(
             [
                 NODE,
@@ -85,5 +69,5 @@ def test_openid_client_discovers_and_introspects_with_its_defaults(tmp_path: Pat
     active, inactive = output["answers"]
     assert active["active"] is True
     assert active["iss"] == issuer
-    assert active["integration_id"] == integration["id"]
+    assert active["integration_id"] == integration_id
     assert inactive == {"active": False}
