@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import health, metrics
+from app import console, health, metrics
 from app.audit import endpoints as audit_endpoints
 from app.auth import endpoints as auth_endpoints
 from app.config import Settings, get_settings
@@ -191,6 +191,7 @@ def _build(settings: Settings, *, management: bool, introspection: bool) -> Fast
         app.fast_routes[(None, forward_auth.PATH)] = ForwardAuthEndpoint(app)
     if management:
         app.include_router(_management_router())
+        console.mount(app)  # the operators' SPA at /console/, and / redirects there
         install_problem_handlers(app)
         if settings.cors_origins:
             app.add_middleware(
