@@ -62,28 +62,20 @@ export function IntegrationForm({
 
   return (
     <form onSubmit={(event) => void submit(event)} noValidate className="integration-form">
-      <Field label="Name">
-        {(id) => (
-          <>
-            <input id={id} {...field('name')} defaultValue={initial?.name} required maxLength={200} />
-            <FieldError id={`${formId}-name-error`} message={fieldErrors.name} />
-          </>
-        )}
-      </Field>
-      <Field label="Description">
-        {(id) => (
-          <>
-            <textarea id={id} {...field('description')} defaultValue={initial?.description} rows={2} maxLength={2000} />
-            <FieldError id={`${formId}-description-error`} message={fieldErrors.description} />
-          </>
-        )}
-      </Field>
-      <div className="grid">
+      <div className="grid grid-3">
+        <Field label="Name">
+          {(id) => (
+            <>
+              <input id={id} {...field('name')} defaultValue={initial?.name} required maxLength={200} />
+              <FieldError id={`${formId}-name-error`} message={fieldErrors.name} />
+            </>
+          )}
+        </Field>
         <Field label="Notification Email">
           {(id) => (
             <>
               <input id={id} {...field('notification_email')} type="email" defaultValue={initial?.notification_email} required />
-              <small>Told about expiring, revoked and leaked tokens.</small>
+              <small>Told about expiring and revoked tokens.</small>
               <FieldError id={`${formId}-notification_email-error`} message={fieldErrors.notification_email} />
             </>
           )}
@@ -95,12 +87,20 @@ export function IntegrationForm({
                 <option value="yes">Yes</option>
                 <option value="no">No</option>
               </select>
-              <small>No: every token of this integration is refused at once, until set back to Yes.</small>
+              <small>No: all its tokens are refused until Yes.</small>
               <FieldError id={`${formId}-active-error`} message={fieldErrors.active} />
             </>
           )}
         </Field>
       </div>
+      <Field label="Description">
+        {(id) => (
+          <>
+            <textarea id={id} {...field('description')} defaultValue={initial?.description} rows={2} maxLength={2000} />
+            <FieldError id={`${formId}-description-error`} message={fieldErrors.description} />
+          </>
+        )}
+      </Field>
       {general && (
         <p role="alert" className="field-error">
           {general}

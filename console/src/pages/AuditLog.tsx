@@ -4,6 +4,7 @@ import { unwrap, type AuditEvent } from '../api/client';
 import { Time } from '../components/Badges';
 import { Pagination } from '../components/Pagination';
 import { Async, Empty } from '../components/States';
+import { formatDateTime } from '../format';
 import { api } from '../session';
 import { useApi } from '../useApi';
 
@@ -32,10 +33,15 @@ export function actionLabel(action: string): string {
 }
 
 /** `details` as short "key: value" text; it never holds a secret. */
+function valueText(value: unknown): string {
+  if (typeof value === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(value)) return formatDateTime(value);
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
 export function detailsText(details: Record<string, unknown>): string {
   return Object.entries(details)
     .filter(([, value]) => value !== null && value !== undefined && value !== '')
-    .map(([key, value]) => `${key.replaceAll('_', ' ')}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`)
+    .map(([key, value]) => `${key.replaceAll('_', ' ')}: ${valueText(value)}`)
     .join(' · ');
 }
 
@@ -145,7 +151,7 @@ function Row({ event, names }: { event: AuditEvent; names: Map<string, string> }
   const integrationName = event.integration_id ? names.get(event.integration_id) : undefined;
   return (
     <tr>
-      <td>
+      <td className="when">
         <Time iso={event.at} />
       </td>
       <td>{event.actor}</td>
@@ -159,7 +165,9 @@ function Row({ event, names }: { event: AuditEvent; names: Map<string, string> }
         )}
         {event.integration_id && event.token_id && ' › '}
         {event.integration_id && event.token_id && (
-          <Link to={`/integrations/${event.integration_id}/tokens/${event.token_id}`}>token</Link>
+          <Link to={`/integrations/${event.integration_id}/tokens/${event.token_id}`}>
+            {typeof event.details.name === 'string' ? event.details.name : 'token'}
+          </Link>
         )}
       </td>
     </tr>
