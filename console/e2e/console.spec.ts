@@ -320,3 +320,28 @@ test('the console answers with its security headers, and / redirects to it', asy
   expect(deep.headers()['x-frame-options']).toBe('DENY');
   expect(await deep.text()).toContain('<div id="root">');
 });
+
+test('a 503 from the API says so, retries by itself, and offers Retry', async ({ page }) => {
+  await page.goto('/console/');
+  await signIn(page, 'viewer', VIEWER_PASSWORD);
+  await expect(page.getByRole('table')).toBeVisible();
+  let refused = 0;
+  await page.route('**/api/v1/integrations?**', async (route) => {
+    refused += 1;
+    await route.fulfill({
+      status: 503,
+      contentType: 'application/problem+json',
+      headers: { 'Retry-After': '1' },
+      body: JSON.stringify({ type: 'about:blank', title: 'Service unavailable', status: 503, detail: 'The database is not answering.' }),
+    });
+  });
+  await page.getByLabel('Active').selectOption('No');
+  const alert = page.getByRole('alert');
+  await expect(alert).toContainText('The service is temporarily unavailable; retrying');
+  await expect(alert.getByRole('button', { name: 'Retry' })).toBeVisible();
+  await expect.poll(() => refused, { timeout: 10_000 }).toBeGreaterThan(1); // it retried by itself
+  await page.unroute('**/api/v1/integrations?**');
+  await alert.getByRole('button', { name: 'Retry' }).click();
+  await expect(page.getByRole('alert')).toHaveCount(0);
+  await expect(page.getByText('No integration matches these filters.')).toBeVisible();
+});
