@@ -31,7 +31,7 @@ system-deps:
 # /console/ by the management component. Node is needed to build it, never to run the service.
 NODE_HINT := the console needs Node.js 20.19+ and npm: install them (e.g. apt-get install nodejs npm) and run make again
 CONSOLE_STAMP := console/node_modules/.installed
-CONSOLE_SOURCES := $(shell find console/src -type f 2>/dev/null) console/index.html console/package-lock.json \
+CONSOLE_SOURCES := $(filter-out console/src/api/schema.d.ts,$(shell find console/src -type f 2>/dev/null)) console/index.html console/package-lock.json \
 	console/vite.config.ts console/tsconfig.json console/tsconfig.app.json openapi.yaml
 CHROMIUM ?= /usr/bin/chromium
 
