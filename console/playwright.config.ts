@@ -1,8 +1,15 @@
 import { defineConfig } from '@playwright/test';
+import { spawnSync } from 'node:child_process';
 
 // The end-to-end tests drive Debian's Chromium (never a downloaded browser) against a real
 // `python -m app serve` on a fresh SQLite database, started by e2e/global-setup.ts.
-const port = (process.env.E2E_PORT ??= String(18000 + (process.pid % 2000)));
+// A free port, chosen once by the main process; the workers inherit it through the environment.
+function freePort(): string {
+  const script = 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])';
+  const result = spawnSync(process.env.PYTHON ?? 'python3', ['-c', script], { encoding: 'utf8' });
+  return result.status === 0 ? result.stdout.trim() : String(18000 + (process.pid % 2000));
+}
+const port = (process.env.E2E_PORT ??= freePort());
 
 export default defineConfig({
   testDir: 'e2e',

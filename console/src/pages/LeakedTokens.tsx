@@ -68,7 +68,7 @@ export function LeakedTokens() {
               {error}
             </p>
           )}
-          <button type="submit" className="danger" aria-busy={busy} disabled={busy}>
+          <button type="submit" className="danger auto" aria-busy={busy} disabled={busy}>
             Revoke leaked tokens
           </button>
         </form>
@@ -77,6 +77,7 @@ export function LeakedTokens() {
       )}
       {result && (
         <section aria-label="Result" role="status" className="result">
+          <h2 className="result-title">Last report</h2>
           <dl className="counts-grid">
             <div>
               <dt>Revoked</dt>
