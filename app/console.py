@@ -1,7 +1,7 @@
 """The operators' console: the built single-page app (``console/dist``) at ``/console/``.
 
 Mounted by the management component only. Client-side routes fall back to ``index.html``;
-a missing build answers 503 with what to run, never a traceback. Every console response
+a missing build answers 404 with what to run, never a traceback. Every console response
 carries a CSP that allows no inline script and may not be framed.
 """
 
@@ -52,7 +52,7 @@ def _serve(path: str) -> Response:
     root = dist_dir().resolve()
     index = root / "index.html"
     if not index.is_file():
-        return _secure(PlainTextResponse(NOT_BUILT, status_code=503))
+        return _secure(PlainTextResponse(NOT_BUILT, status_code=404))
     if path:
         candidate = (root / path).resolve()
         if candidate.is_relative_to(root) and candidate.is_file():

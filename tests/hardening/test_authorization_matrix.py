@@ -242,7 +242,7 @@ def check(route: Route, caller: str, response: httpx.Response) -> None:
         assert status == 200, response.text
     elif kind == Access.WRONG_METHOD:
         assert status == 405, response.text
-    elif kind == Access.CONSOLE:  # 503 only while the console is not built
+    elif kind == Access.CONSOLE:  # 404 only while the console is not built
         assert status in (200, 307) or response.text.startswith("the console is not built")
     elif kind == Access.INTROSPECTION:
         if caller == "introspection_client":
