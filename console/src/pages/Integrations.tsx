@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { Field } from '../components/Field';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { unwrap, type Schemas } from '../api/client';
@@ -35,6 +36,13 @@ export function Integrations() {
   const rawSort = params.get('sort') as Sort | null;
   const sort: Sort = rawSort && SORTS.includes(rawSort) ? rawSort : '-created_at';
   const offset = Math.max(0, Number(params.get('offset') ?? 0) || 0);
+  // The box follows the URL when it changes elsewhere (e.g. the navigation link clears it).
+  const [text, setText] = useState(q);
+  const [shownQ, setShownQ] = useState(q);
+  if (q !== shownQ) {
+    setShownQ(q);
+    if (q !== text.trim()) setText(q);
+  }
 
   function update(changes: Record<string, string>) {
     const next = new URLSearchParams(params);
