@@ -10,7 +10,17 @@ COPY app ./app
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install --upgrade pip \
     && /opt/venv/bin/pip install .
 
-# Final stage: no compiler, no pip cache, an unprivileged user.
+# Console stage: build the operators' SPA (console/) with Node; only its dist/ goes on.
+FROM node:20-bookworm-slim AS console
+ENV PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 NPM_CONFIG_UPDATE_NOTIFIER=false
+WORKDIR /src/console
+COPY console/package.json console/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY openapi.yaml /src/openapi.yaml
+COPY console/ ./
+RUN npm run build
+
+# Final stage: no compiler, no Node, no pip cache, an unprivileged user.
 FROM python:3.11-slim
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     ENVIRONMENT=production
@@ -20,6 +30,7 @@ WORKDIR /srv
 COPY alembic.ini ./
 COPY migrations ./migrations
 COPY app ./app
+COPY --from=console /src/console/dist ./console/dist
 USER app
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \

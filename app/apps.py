@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import discovery, health, metrics
+from app import console, discovery, health, metrics
 from app.audit import endpoints as audit_endpoints
 from app.auth import endpoints as auth_endpoints
 from app.auth.service import record_throttled_refusals_forever
@@ -192,6 +192,7 @@ def _build(settings: Settings, *, management: bool, introspection: bool) -> Fast
     if management:
         install_docs(app, openapi_url="/openapi.json")
         app.include_router(_management_router())
+        console.mount(app)  # the operators' SPA at /console/, and / redirects there
         app.openapi_extensions.append(document_problem_schemas)
         install_exception_handlers(app)
         if settings.cors_origins:
