@@ -5,10 +5,12 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libffi-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.runtime.lock ./
 COPY app ./app
+# Exactly the pinned, hash-checked runtime set CI tested (make lock), then the service itself.
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install --upgrade pip \
-    && /opt/venv/bin/pip install .
+    && /opt/venv/bin/pip install --require-hashes -r requirements.runtime.lock \
+    && /opt/venv/bin/pip install --no-deps --no-build-isolation .
 
 # Console stage: build the operators' SPA (console/) with Node; only its dist/ goes on.
 FROM node:20-bookworm-slim AS console

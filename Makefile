@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCK := requirements.lock
+RUNTIME_LOCK := requirements.runtime.lock
 LOCK_ARGS ?=
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -34,6 +35,10 @@ lock:
 	  --extra dev --generate-hashes --python-version 3.11 \
 	  --python-platform x86_64-unknown-linux-gnu --custom-compile-command 'make lock' \
 	  $(LOCK_ARGS) -o $(LOCK)
+	# The image's runtime set: the same pins, without the dev tools.
+	printf 'setuptools>=78.1.1\n' | $(BIN)/uv pip compile --quiet pyproject.toml - \
+	  --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+	  --custom-compile-command 'make lock' --constraint $(LOCK) -o $(RUNTIME_LOCK)
 
 # Debian packages that tests drive for real: nginx, Apache with mod_oauth2 and mod_auth_openidc (tests/deploy,
 # the shipped gateway examples), Chromium (/docs renders offline) and jq (the README's walk).
