@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.fixtures.server import ROOT
+from devkit.server import ROOT
 
 
 def test_final_image_has_the_built_console_and_no_node() -> None:
