@@ -42,7 +42,8 @@ class IntrospectionRuntime:
         )
         self.listener: InvalidationListener | None = None
         if not settings.is_sqlite:
-            self.listener = InvalidationListener(asyncpg_dsn(settings.database_url), self.cache)
+            # Its own setting: behind PgBouncer, LISTEN needs a direct connection.
+            self.listener = InvalidationListener(asyncpg_dsn(settings.listen_url), self.cache)
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
@@ -52,7 +53,9 @@ class IntrospectionRuntime:
             store = SqlAlchemyStore(engine)
         else:
             store = PostgresStore.connect(
-                settings.database_url, pool_size=settings.introspection_pool_size
+                settings.database_url,
+                pool_size=settings.connection_budget.introspection,
+                pgbouncer=settings.database_pgbouncer,
             )
         runtime = cls(settings, store)
         runtime._tasks.append(
