@@ -33,13 +33,19 @@ lock:
 	  --python-platform x86_64-unknown-linux-gnu --custom-compile-command 'make lock' \
 	  $(LOCK_ARGS) -o $(LOCK)
 
-# nginx is needed by tests/deploy (the shipped gateway example, run for real).
+# nginx is needed by tests/deploy (the shipped gateway example, run for real), pgbouncer by
+# tests/postgres/test_pgbouncer.py (the service behind transaction pooling, run for real).
 system-deps:
 	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
 	  command -v apt-get >/dev/null 2>&1 && { \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx >/dev/null 2>&1 || { \
 	      apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx >/dev/null; }; }; } || \
 	  echo "nginx is not installed and could not be: tests/deploy will be skipped (fail under CI=true)"
+	@command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer || { \
+	  command -v apt-get >/dev/null 2>&1 && { \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbouncer >/dev/null 2>&1 || { \
+	      apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q pgbouncer >/dev/null; }; }; } || \
+	  echo "pgbouncer is not installed and could not be: tests/postgres/test_pgbouncer.py will be skipped (fail under CI=true)"
 
 migrate: install
 	$(BIN)/python -m app migrate
