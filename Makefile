@@ -10,7 +10,7 @@ PORT ?= 8000
 TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 
-.PHONY: install lock system-deps run migrate test test-sqlite test-postgres lint openapi bench clean
+.PHONY: install lock system-deps run migrate test test-sqlite test-postgres lint openapi bench bench-connections clean
 
 # Exactly the locked set (hash-checked), then the project itself without re-resolving.
 $(STAMP): pyproject.toml $(LOCK)
@@ -69,6 +69,10 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench.run
+
+# The PostgreSQL connection peak of `serve --workers 4` under load, against the budget formula.
+bench-connections: install
+	$(BIN)/python -m bench.connections
 
 openapi: install
 	$(BIN)/python -m app.openapi > openapi.yaml
