@@ -12,7 +12,7 @@ TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 
 .PHONY: install lock system-deps port-free run migrate test test-sqlite test-postgres lint openapi \
-	bench clean console console-deps console-if-possible test-console lint-console
+	bench bench-connections clean console console-deps console-if-possible test-console lint-console
 
 # Exactly the locked set (hash-checked), then the project itself without re-resolving.
 $(STAMP): pyproject.toml $(LOCK)
@@ -40,8 +40,9 @@ lock:
 	  --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
 	  --custom-compile-command 'make lock' --constraint $(LOCK) -o $(RUNTIME_LOCK)
 
-# Debian packages that tests drive for real: nginx, Apache with mod_oauth2 and mod_auth_openidc (tests/deploy,
-# the shipped gateway examples), Chromium (/docs renders offline) and jq (the README's walk).
+# Debian packages that tests drive for real: nginx, Apache with mod_oauth2 and mod_auth_openidc
+# (tests/deploy, the shipped gateway examples), Chromium (/docs offline, the console's browser
+# tests), jq (the README's walk) and pgbouncer (the service behind transaction pooling).
 system-deps:
 	@missing=""; \
 	command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || missing="$$missing nginx"; \
@@ -50,6 +51,7 @@ system-deps:
 	test -e /usr/lib/apache2/modules/mod_auth_openidc.so || missing="$$missing libapache2-mod-auth-openidc"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v jq >/dev/null 2>&1 || missing="$$missing jq"; \
+	command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer || missing="$$missing pgbouncer"; \
 	test -z "$$missing" || { echo "installing with apt-get:$$missing"; \
 	  command -v apt-get >/dev/null 2>&1 && { \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1 || { \
@@ -127,6 +129,10 @@ lint: install lint-console
 
 bench: install
 	$(BIN)/python -m bench.run
+
+# The PostgreSQL connection peak of `serve --workers 4` under load, against the budget formula.
+bench-connections: install
+	$(BIN)/python -m bench.connections
 
 openapi: install
 	$(BIN)/python -m app.openapi > openapi.yaml

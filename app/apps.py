@@ -99,7 +99,12 @@ def _lifespan(
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        engine = create_engine(
+            settings.database_url,
+            pool_size=settings.connection_budget.management,
+            pool_timeout=settings.database_pool_timeout_seconds,
+            pgbouncer=settings.database_pgbouncer,
+        )
         introspection = await IntrospectionRuntime.start(settings, engine)
         sender_wakeup = asyncio.Event()
         # Every session hands its after-commit work what this process holds.

@@ -46,11 +46,16 @@ def migrate() -> None:
     from alembic import command
     from alembic.config import Config
 
-    command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
+    config = Config(str(ROOT / "alembic.ini"))
+    # DDL in one long transaction wants a session of its own: behind PgBouncer, migrate on
+    # the direct connection (DATABASE_LISTEN_URL), not through the pool.
+    config.attributes["database_url"] = get_settings().listen_url
+    command.upgrade(config, "head")
 
 
 async def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    engine = create_engine(get_settings().database_url)
+    settings = get_settings()
+    engine = create_engine(settings.database_url, pgbouncer=settings.database_pgbouncer)
     try:
         async with create_sessionmaker(engine)() as session:
             await begin_write(session)

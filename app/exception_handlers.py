@@ -12,6 +12,7 @@ import socket
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -36,6 +37,11 @@ _HTTP_TITLES = {
 # What a lost or unreachable database looks like when the driver raises it unwrapped
 # (connecting): the network's errors, not every OSError.
 _NETWORK_ERRORS = (ConnectionError, TimeoutError, socket.gaierror)
+# SQLSTATEs of a server (PostgreSQL or PgBouncer) that refuses to serve a connection now:
+# class 08 (connection exception; PgBouncer's pool limits), class 53 (insufficient
+# resources: 53300 too_many_connections, also per role or database), and 57P01-57P03
+# (shutting down, starting up).
+_REFUSING_SQLSTATE_PREFIXES = ("08", "53", "57P01", "57P02", "57P03")
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -97,9 +103,47 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         # A value the database refuses that validation let through (the driver's message
         # may quote it, so it is not repeated).
         return problem_response(422, "Validation failed", "A value is not acceptable.", errors=[])
+    if _refused(getattr(exc.orig, "sqlstate", None)):
+        return await _database_refused(request, exc)
     if isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated:
         return await _database_unavailable(request, exc)
     return await _unexpected(request, exc)
+
+
+def _refused(sqlstate: object) -> bool:
+    return isinstance(sqlstate, str) and sqlstate.startswith(_REFUSING_SQLSTATE_PREFIXES)
+
+
+async def _driver_error(request: Request, exc: Exception) -> JSONResponse:
+    """asyncpg's own error, raised unwrapped when a connection is being opened."""
+    assert isinstance(exc, asyncpg.PostgresError)
+    if _refused(exc.sqlstate):
+        return await _database_refused(request, exc)
+    return await _unexpected(request, exc)
+
+
+async def _database_refused(_: Request, exc: Exception) -> JSONResponse:
+    # The server answers but will not take another connection (its max_connections, a
+    # role's CONNECTION LIMIT, PgBouncer's pool): capacity, not an outage.
+    logger.error("database refused a connection: %s", type(exc).__name__)
+    return problem_response(
+        503,
+        "Service unavailable",
+        "The database refused a connection; try again shortly.",
+        headers={"Retry-After": "1"},
+    )
+
+
+async def _service_busy(_: Request, exc: Exception) -> JSONResponse:
+    # Every connection of this process's pool stayed in use for DATABASE_POOL_TIMEOUT_SECONDS:
+    # the database is up, this process is saturated.
+    logger.warning("database pool exhausted: %s", type(exc).__name__)
+    return problem_response(
+        503,
+        "Service unavailable",
+        "The service is busy; try again shortly.",
+        headers={"Retry-After": "1"},
+    )
 
 
 async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
@@ -131,6 +175,7 @@ def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
-    app.add_exception_handler(PoolTimeoutError, _database_unavailable)
+    app.add_exception_handler(PoolTimeoutError, _service_busy)
+    app.add_exception_handler(asyncpg.PostgresError, _driver_error)
     app.add_exception_handler(OSError, _os_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -56,7 +56,27 @@ def _install_sqlite_behaviour(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+# Behind PgBouncer in transaction pooling mode a server connection serves one transaction,
+# then another client: a named prepared statement would be looked for where it was never
+# made. Neither asyncpg nor SQLAlchemy's adapter may cache one; asyncpg then prepares
+# unnamed statements, which live only as long as the transaction that SQLAlchemy always
+# opens around them (its pre-ping too).
+PGBOUNCER_CONNECT_ARGS: dict[str, Any] = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+}
+
+
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 5,
+    pool_timeout: float = 5.0,
+    pgbouncer: bool = False,
+    echo: bool = False,
+) -> AsyncEngine:
+    """The SQLAlchemy engine. On PostgreSQL at most ``pool_size`` connections, no overflow:
+    the process's share of the connection budget (``Settings.connection_budget``)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -64,14 +84,17 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         engine = create_async_engine(url, poolclass=NullPool, echo=echo)
         _install_sqlite_behaviour(engine)
         return engine
+    connect_args: dict[str, Any] = {"timeout": 5, "command_timeout": 15}
+    if pgbouncer:
+        connect_args.update(PGBOUNCER_CONNECT_ARGS)
     return create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=0,
         pool_pre_ping=True,
-        pool_timeout=5,
+        pool_timeout=pool_timeout,
         echo=echo,
-        connect_args={"timeout": 5, "command_timeout": 15},
+        connect_args=connect_args,
     )
 
 

@@ -46,7 +46,8 @@ class IntrospectionRuntime:
         )
         self.listener: InvalidationListener | SqliteChangeWatcher | None = None
         if not settings.is_sqlite:
-            self.listener = InvalidationListener(asyncpg_dsn(settings.database_url), self.cache)
+            # Its own setting: behind PgBouncer, LISTEN needs a direct connection.
+            self.listener = InvalidationListener(asyncpg_dsn(settings.listen_url), self.cache)
         elif shared_file:
             assert database_path is not None
             self.listener = SqliteChangeWatcher(database_path, self.cache)
@@ -56,10 +57,14 @@ class IntrospectionRuntime:
     async def start(cls, settings: Settings, engine: AsyncEngine) -> IntrospectionRuntime:
         store: IntrospectionStore
         if settings.is_sqlite:
-            store = SqlAlchemyStore(engine, max_concurrent=settings.introspection_pool_size)
+            store = SqlAlchemyStore(
+                engine, max_concurrent=settings.connection_budget.introspection
+            )
         else:
             store = PostgresStore.connect(
-                settings.database_url, pool_size=settings.introspection_pool_size
+                settings.database_url,
+                pool_size=settings.connection_budget.introspection,
+                pgbouncer=settings.database_pgbouncer,
             )
         runtime = cls(settings, store)
         runtime._tasks.append(

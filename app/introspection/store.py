@@ -96,10 +96,15 @@ class ConnectionSlots:
     next use.
     """
 
-    def __init__(self, dsn: str, size: int) -> None:
+    def __init__(self, dsn: str, size: int, *, pgbouncer: bool = False) -> None:
         self._dsn = dsn
         self._slots = [_Slot() for _ in range(size)]
         self._next = 0
+        # Behind PgBouncer (transaction pooling) a statement may only rely on what its own
+        # transaction made: no cached (named) statements, and each statement in an explicit
+        # transaction so that its unnamed prepare and execute reach the same server.
+        self._pgbouncer = pgbouncer
+        self._statement_cache_size = 0 if pgbouncer else 100  # 100: asyncpg's default
 
     def _pick(self) -> _Slot:
         for slot in self._slots:
@@ -113,9 +118,17 @@ class ConnectionSlots:
         async with slot.lock:
             connection = slot.connection
             if connection is None or connection.is_closed():
-                connection = await asyncpg.connect(self._dsn, timeout=5, command_timeout=5)
+                connection = await asyncpg.connect(
+                    self._dsn,
+                    timeout=5,
+                    command_timeout=5,
+                    statement_cache_size=self._statement_cache_size,
+                )
                 slot.connection = connection
             try:
+                if self._pgbouncer:
+                    async with connection.transaction():
+                        return await statement(connection)
                 return await statement(connection)
             except asyncpg.PostgresError:
                 raise  # the server refused the statement; the connection is fine
@@ -141,9 +154,11 @@ class PostgresStore:
         self._token_lookups = LookupBatcher(self._find_tokens)
 
     @classmethod
-    def connect(cls, database_url: str, *, pool_size: int) -> PostgresStore:
+    def connect(
+        cls, database_url: str, *, pool_size: int, pgbouncer: bool = False
+    ) -> PostgresStore:
         """Connections are opened on first use, so this never waits for the database."""
-        return cls(ConnectionSlots(asyncpg_dsn(database_url), pool_size))
+        return cls(ConnectionSlots(asyncpg_dsn(database_url), pool_size, pgbouncer=pgbouncer))
 
     async def find_token(self, token_digest: bytes) -> TokenRecord | None:
         return await self._token_lookups.get(token_digest)
