@@ -161,7 +161,7 @@ def serve(
         )
     _follow_address_with_issuer(settings, host, port)
     _refuse_taken_port(host, port)
-    asyncio.run(_refuse_stale_schema(settings.database_url))
+    asyncio.run(_refuse_stale_schema(settings))
     if workers > 1:
         _use_multiprocess_metrics()
     tls = settings.ssl_certfile is not None
@@ -209,8 +209,10 @@ def _refuse_taken_port(host: str, port: int) -> None:
             raise SystemExit(f"error: cannot listen on {host}:{port}: {error.strerror}") from None
 
 
-async def _refuse_stale_schema(database_url: str) -> None:
-    engine = create_engine(database_url)
+async def _refuse_stale_schema(settings: Settings) -> None:
+    engine = create_engine(
+        settings.database_url, pool_size=1, pgbouncer=settings.database_pgbouncer
+    )
     try:
         async with engine.connect() as connection:
             current_ok = await schema.is_current(connection)

@@ -9,6 +9,14 @@ A short TTL bounds the damage of anything missed.
 Three bounded maps, each evicting its oldest entry first and dropping expired ones as it
 meets them (O(1) amortised, whatever an attacker sends): tokens by digest, digests known
 to be unknown (so junk costs one query, not one per request), and verified callers.
+
+Memory: a full cache is 100,000 entries per worker by default, so an entry stays small
+(about 450 bytes with its key, measured by ``tests/unit/test_introspection_cache.py``).
+What all tokens of one integration share in their answer (client_id, sub, iss,
+integration_id, integration_name) is stored once, in an ``IntegrationAnswer``; an entry
+keeps only its own claims (jti, iat, exp), and the answer is joined on a hit. Invalidating
+an integration marks its ``IntegrationAnswer`` stale, which turns every entry of it into a
+miss at once, without a per-integration index of digests.
 """
 
 from __future__ import annotations
@@ -17,20 +25,58 @@ import random
 import time
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
 
-from app.introspection.answers import Answer
+from app.introspection.answers import Answer, json_answer
 
 
-@dataclass(slots=True)
+class IntegrationAnswer:
+    """The part of an active answer that every token of one integration shares."""
+
+    __slots__ = ("current", "integration_id", "prefix", "suffix", "usable")
+
+    def __init__(
+        self, integration_id: uuid.UUID, *, usable: bool, prefix: bytes, suffix: bytes
+    ) -> None:
+        self.integration_id = integration_id
+        self.usable = usable  # active and not deleted
+        self.prefix = prefix  # the claims before the token's own
+        self.suffix = suffix  # and after them, closing the JSON object
+        self.current = True  # False once invalidated: its entries are misses
+
+    def same_as(self, other: IntegrationAnswer) -> bool:
+        return (self.usable, self.prefix, self.suffix) == (other.usable, other.prefix, other.suffix)
+
+
 class CachedToken:
     """What introspection answers for one token digest."""
 
-    answer: Answer | None  # the active answer; None: inactive for good
-    expires_at: float | None  # epoch seconds after which the token is inactive
-    token_id: uuid.UUID
-    integration_id: uuid.UUID
-    stored_at: float = 0.0  # monotonic; set by the cache
+    __slots__ = ("expires_at", "integration", "own_claims", "stored_at", "token_id")
+
+    def __init__(
+        self,
+        *,
+        integration: IntegrationAnswer,
+        own_claims: bytes | None,
+        expires_at: float | None,
+        token_id: uuid.UUID,
+    ) -> None:
+        self.integration = integration
+        self.own_claims = own_claims  # None: revoked, inactive for good
+        self.expires_at = expires_at  # epoch seconds after which the token is inactive
+        self.token_id = token_id
+        self.stored_at = 0.0  # monotonic; set by the cache
+
+    @property
+    def integration_id(self) -> uuid.UUID:
+        return self.integration.integration_id
+
+    @property
+    def answer(self) -> Answer | None:
+        """The active answer (joined now: it is not kept whole), or None if inactive."""
+        if self.own_claims is None or not self.integration.usable:
+            return None
+        body = self.integration.prefix + self.own_claims + self.integration.suffix
+        return json_answer(200, body, outcome="active")
 
 
 MAX_VERIFIED_CALLERS = 10_000
@@ -86,7 +132,7 @@ class IntrospectionCache:
         self.trusted = trusted
         self.generation = 0
         self._tokens: dict[bytes, CachedToken] = {}
-        self._by_integration: dict[uuid.UUID, set[bytes]] = {}
+        self._integrations: dict[uuid.UUID, IntegrationAnswer] = {}
         self._unknown_tokens = _ExpiringSet(
             max_entries=max_entries // 2, ttl_seconds=ttl_seconds
         )
@@ -105,13 +151,34 @@ class IntrospectionCache:
         if not self.trusted:
             return None
         entry = self._tokens.get(digest)
-        if entry is None or time.monotonic() - entry.stored_at > self.ttl_seconds:
+        if entry is None:
+            return None
+        if not entry.integration.current or time.monotonic() - entry.stored_at > self.ttl_seconds:
+            del self._tokens[digest]
             return None
         return entry
+
+    def integration_answer(self, fresh: IntegrationAnswer) -> IntegrationAnswer:
+        """The shared parts for a new entry: the ones held already, if they are the same.
+
+        Different parts (a rename read before its invalidation arrived) replace the held
+        ones, whose entries become misses: an entry is only ever served with the parts the
+        cache would invalidate.
+        """
+        held = self._integrations.get(fresh.integration_id)
+        if held is not None and held.same_as(fresh):
+            return held
+        if held is not None:
+            held.current = False
+        if self.trusted:
+            self._integrations[fresh.integration_id] = fresh
+        return fresh
 
     def put_token(self, digest: bytes, entry: CachedToken, *, generation: int) -> None:
         if not self.trusted or generation != self.generation or self.max_entries <= 0:
             return
+        if self._integrations.get(entry.integration_id) is not entry.integration:
+            return  # parts the cache does not hold could not be invalidated
         self._drop_token(digest)
         while len(self._tokens) >= self.max_entries:
             self._drop_token(next(iter(self._tokens)))  # oldest first
@@ -119,17 +186,9 @@ class IntrospectionCache:
         # (and hit the database) together.
         entry.stored_at = time.monotonic() - random.random() * self.ttl_seconds * 0.2
         self._tokens[digest] = entry
-        self._by_integration.setdefault(entry.integration_id, set()).add(digest)
 
     def _drop_token(self, digest: bytes) -> None:
-        entry = self._tokens.pop(digest, None)
-        if entry is None:
-            return
-        siblings = self._by_integration.get(entry.integration_id)
-        if siblings is not None:
-            siblings.discard(digest)
-            if not siblings:
-                del self._by_integration[entry.integration_id]
+        self._tokens.pop(digest, None)
 
     def is_unknown_token(self, digest: bytes) -> bool:
         return self.trusted and self._unknown_tokens.get(digest)
@@ -157,8 +216,9 @@ class IntrospectionCache:
 
     def invalidate_integration(self, integration_id: uuid.UUID) -> None:
         self.generation += 1
-        for digest in list(self._by_integration.get(integration_id, ())):
-            self._drop_token(digest)
+        held = self._integrations.pop(integration_id, None)
+        if held is not None:
+            held.current = False  # every entry of it is a miss from now on
 
     def invalidate_client(self, client_id: str) -> None:
         self.generation += 1
@@ -169,7 +229,9 @@ class IntrospectionCache:
     def clear(self) -> None:
         self.generation += 1
         self._tokens.clear()
-        self._by_integration.clear()
+        for held in self._integrations.values():
+            held.current = False
+        self._integrations.clear()
         self._unknown_tokens.clear()
         self._verified_callers.clear()
 

@@ -34,9 +34,8 @@ from app.introspection.answers import (
     UNAVAILABLE,
     Answer,
     empty_answer,
-    json_answer,
 )
-from app.introspection.cache import CachedToken, IntrospectionCache
+from app.introspection.cache import CachedToken, IntegrationAnswer, IntrospectionCache
 from app.introspection.last_used import LastUsedRecorder
 from app.introspection.store import IntrospectionStore, TokenRecord
 from app.throttle import FailureThrottle
@@ -122,23 +121,38 @@ def rfc3339(epoch_seconds: float) -> bytes:
     return moment.isoformat().replace("+00:00", "Z").encode()
 
 
-def active_claims(record: TokenRecord, *, issuer: str) -> dict[str, object]:
-    integration_id = str(record.integration_id)
-    claims: dict[str, object] = {
-        "active": True,
-        "token_type": "Bearer",
-        "scope": "global",
-        "merchant_scope": "all",
-        "client_id": integration_id,
-        "sub": integration_id,
-        "jti": str(record.token_id),
-        "iat": int(record.created_at.timestamp()),
-    }
-    if record.expires_at is not None:
-        claims["exp"] = int(record.expires_at.timestamp())
-    claims.update(
-        iss=issuer, integration_id=integration_id, integration_name=record.integration_name
+def _json_string(text: str) -> bytes:
+    return json.dumps(text, ensure_ascii=False).encode()
+
+
+def integration_answer(record: TokenRecord, *, issuer: str) -> IntegrationAnswer:
+    """The claims every active token of ``record``'s integration shares, as JSON pieces.
+
+    An active answer is ``prefix + own_claims(record) + suffix``: the RFC 7662 fields and
+    ours, in this order: active, token_type, scope, merchant_scope, client_id, sub, jti,
+    iat, exp (absent for a token that never expires), iss, integration_id,
+    integration_name.
+    """
+    integration_id = _json_string(str(record.integration_id))
+    prefix = (
+        b'{"active":true,"token_type":"Bearer","scope":"global","merchant_scope":"all",'
+        b'"client_id":' + integration_id + b',"sub":' + integration_id + b","
     )
+    suffix = (
+        b'"iss":' + _json_string(issuer) + b',"integration_id":' + integration_id
+        + b',"integration_name":' + _json_string(record.integration_name) + b"}"
+    )  # fmt: skip
+    return IntegrationAnswer(
+        record.integration_id, usable=record.integration_usable, prefix=prefix, suffix=suffix
+    )
+
+
+def own_claims(record: TokenRecord) -> bytes:
+    """The claims of the token itself, each followed by a comma."""
+    token_id = str(record.token_id).encode()
+    claims = b'"jti":"%s","iat":%d,' % (token_id, record.created_at.timestamp())
+    if record.expires_at is not None:
+        claims += b'"exp":%d,' % record.expires_at.timestamp()
     return claims
 
 
@@ -301,17 +315,11 @@ class Introspector:
         return entry
 
     def _cache_entry(self, record: TokenRecord) -> CachedToken:
-        answer = None
-        if not record.revoked and record.integration_usable:
-            claims = active_claims(record, issuer=self.issuer)
-            answer = json_answer(
-                200,
-                json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode(),
-                outcome="active",
-            )
         return CachedToken(
-            answer=answer,
+            integration=self.cache.integration_answer(
+                integration_answer(record, issuer=self.issuer)
+            ),
+            own_claims=None if record.revoked else own_claims(record),
             expires_at=record.expires_at.timestamp() if record.expires_at is not None else None,
             token_id=record.token_id,
-            integration_id=record.integration_id,
         )

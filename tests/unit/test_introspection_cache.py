@@ -1,20 +1,30 @@
 from __future__ import annotations
 
+import hashlib
+import json
+import tracemalloc
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.introspection.answers import json_answer
-from app.introspection.cache import CachedToken, IntrospectionCache
+from app.introspection.cache import CachedToken, IntegrationAnswer, IntrospectionCache
 from app.introspection.invalidation import _payloads, apply, integration_key, token_key
+from app.introspection.last_used import LastUsedRecorder
+from app.introspection.service import Introspector
+from app.introspection.store import TokenRecord
 
 
-def entry(integration_id: uuid.UUID | None = None) -> CachedToken:
+def entry(into: IntrospectionCache, integration_id: uuid.UUID | None = None) -> CachedToken:
+    """An active entry, with its integration's parts held by ``into``."""
+    parts = IntegrationAnswer(
+        integration_id or uuid.uuid4(), usable=True, prefix=b"{", suffix=b'"x":1}'
+    )
     return CachedToken(
-        answer=json_answer(200, b"{}", outcome="active"),
+        integration=into.integration_answer(parts),
+        own_claims=b"",
         expires_at=None,
         token_id=uuid.uuid4(),
-        integration_id=integration_id or uuid.uuid4(),
     )
 
 
@@ -28,7 +38,7 @@ def test_cache_never_holds_more_than_its_bound() -> None:
     bounded = cache(max_entries=3)
     digests = [bytes([i]) * 32 for i in range(10)]
     for digest in digests:
-        bounded.put_token(digest, entry(), generation=bounded.generation)
+        bounded.put_token(digest, entry(bounded), generation=bounded.generation)
     assert len(bounded) == 3
     assert [bounded.get_token(d) is not None for d in digests[-3:]] == [True] * 3
     assert bounded.get_token(digests[0]) is None
@@ -36,7 +46,7 @@ def test_cache_never_holds_more_than_its_bound() -> None:
 
 def test_size_zero_disables_the_cache() -> None:
     disabled = cache(max_entries=0)
-    disabled.put_token(b"x" * 32, entry(), generation=disabled.generation)
+    disabled.put_token(b"x" * 32, entry(disabled), generation=disabled.generation)
     assert disabled.get_token(b"x" * 32) is None
 
 
@@ -44,16 +54,16 @@ def test_fill_that_raced_with_an_invalidation_is_not_stored() -> None:
     racing = cache()
     started_at = racing.generation
     racing.invalidate_token(b"other".ljust(32, b"\0"))
-    racing.put_token(b"x" * 32, entry(), generation=started_at)
+    racing.put_token(b"x" * 32, entry(racing), generation=started_at)
     assert racing.get_token(b"x" * 32) is None
 
 
 def test_untrusted_cache_neither_answers_nor_stores() -> None:
     untrusted = cache(trusted=False)
-    untrusted.put_token(b"x" * 32, entry(), generation=untrusted.generation)
+    untrusted.put_token(b"x" * 32, entry(untrusted), generation=untrusted.generation)
     assert untrusted.get_token(b"x" * 32) is None
     trusted = cache()
-    trusted.put_token(b"x" * 32, entry(), generation=trusted.generation)
+    trusted.put_token(b"x" * 32, entry(trusted), generation=trusted.generation)
     trusted.distrust()
     assert trusted.get_token(b"x" * 32) is None
     trusted.trust_afresh()
@@ -62,7 +72,7 @@ def test_untrusted_cache_neither_answers_nor_stores() -> None:
 
 def test_stale_entries_are_not_served() -> None:
     short = cache(ttl_seconds=0.0)
-    short.put_token(b"x" * 32, entry(), generation=short.generation)
+    short.put_token(b"x" * 32, entry(short), generation=short.generation)
     assert short.get_token(b"x" * 32) is None
 
 
@@ -71,8 +81,8 @@ def test_integration_key_drops_all_of_its_tokens_and_only_those() -> None:
     integration_id = uuid.uuid4()
     mine = [bytes([i]) * 32 for i in range(3)]
     for digest in mine:
-        shared.put_token(digest, entry(integration_id), generation=shared.generation)
-    shared.put_token(b"o" * 32, entry(), generation=shared.generation)
+        shared.put_token(digest, entry(shared, integration_id), generation=shared.generation)
+    shared.put_token(b"o" * 32, entry(shared), generation=shared.generation)
     apply(shared, integration_key(integration_id))
     assert all(shared.get_token(d) is None for d in mine)
     assert shared.get_token(b"o" * 32) is not None
@@ -80,8 +90,8 @@ def test_integration_key_drops_all_of_its_tokens_and_only_those() -> None:
 
 def test_token_key_drops_one_token() -> None:
     shared = cache()
-    shared.put_token(b"a" * 32, entry(), generation=shared.generation)
-    shared.put_token(b"b" * 32, entry(), generation=shared.generation)
+    shared.put_token(b"a" * 32, entry(shared), generation=shared.generation)
+    shared.put_token(b"b" * 32, entry(shared), generation=shared.generation)
     apply(shared, token_key(b"a" * 32))
     assert shared.get_token(b"a" * 32) is None
     assert shared.get_token(b"b" * 32) is not None
@@ -89,7 +99,7 @@ def test_token_key_drops_one_token() -> None:
 
 def test_unreadable_key_clears_everything() -> None:
     shared = cache()
-    shared.put_token(b"a" * 32, entry(), generation=shared.generation)
+    shared.put_token(b"a" * 32, entry(shared), generation=shared.generation)
     apply(shared, "t:not-hex")
     assert len(shared) == 0
 
@@ -131,3 +141,64 @@ def test_verified_callers_expire_and_make_room_instead_of_refusing(
     assert not callers.is_verified_caller(b"b")  # expired entries are dropped when met
     callers.invalidate_client("client-c")
     assert not callers.is_verified_caller(b"c")
+
+
+def test_a_full_cache_costs_at_most_600_bytes_per_token() -> None:
+    """Measured as a lookup fills it: the digest key, the token's id and its entry."""
+    count = 20_000
+    full = cache(max_entries=count)
+    introspector = Introspector(
+        store=None,  # type: ignore[arg-type]  # never asked: entries are made directly
+        cache=full,
+        issuer="https://integrations.example.com",
+        last_used=LastUsedRecorder(None, interval=60),  # type: ignore[arg-type]
+        client_max_failures=20,
+    )
+    integrations = [(uuid.uuid4(), f"Integration number {i}") for i in range(200)]
+    now = datetime.now(UTC)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        for i in range(count):
+            integration_id, name = integrations[i % len(integrations)]
+            record = TokenRecord(
+                uuid.uuid4(), now, now + timedelta(days=30), False, integration_id, name, True
+            )
+            digest = hashlib.sha256(str(i).encode()).digest()
+            full.put_token(digest, introspector._cache_entry(record), generation=full.generation)
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    assert len(full) == count
+    grown = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+    print(f"{grown / count:.0f} bytes per cached token")  # noqa: T201  (-s shows it)
+    assert grown / count <= 600, f"{grown / count:.0f} bytes per cached token"
+
+
+def test_an_answer_joined_from_shared_parts_is_the_whole_answer() -> None:
+    joined = cache()
+    introspector = Introspector(
+        store=None,  # type: ignore[arg-type]
+        cache=joined,
+        issuer="https://integrations.example.com",
+        last_used=LastUsedRecorder(None, interval=60),  # type: ignore[arg-type]
+        client_max_failures=20,
+    )
+    created, expires = datetime(2026, 11, 28, tzinfo=UTC), datetime(2026, 12, 28, tzinfo=UTC)
+    record = TokenRecord(uuid.uuid4(), created, expires, False, uuid.uuid4(), "Bot “Ω”", True)
+    answer = introspector._cache_entry(record).answer
+    assert answer is not None
+    assert json.loads(answer.body) == {
+        "active": True,
+        "token_type": "Bearer",
+        "scope": "global",
+        "merchant_scope": "all",
+        "client_id": str(record.integration_id),
+        "sub": str(record.integration_id),
+        "jti": str(record.token_id),
+        "iat": int(created.timestamp()),
+        "exp": int(expires.timestamp()),
+        "iss": "https://integrations.example.com",
+        "integration_id": str(record.integration_id),
+        "integration_name": "Bot “Ω”",
+    }
