@@ -36,6 +36,14 @@ class SqliteChangeWatcher:
         self._path = database_path
         self._cache = cache
         self.connected = asyncio.Event()
+        self._polls = 0
+
+    async def settled(self) -> None:
+        """Return once a whole poll has run after this call: any commit made before the
+        call has been seen (and the cache emptied for it) by then."""
+        target = self._polls + 2
+        while self._polls < target:
+            await asyncio.sleep(POLL_SECONDS / 2)
 
     async def run_forever(self) -> None:
         while True:
@@ -59,6 +67,7 @@ class SqliteChangeWatcher:
             while True:
                 await asyncio.sleep(POLL_SECONDS)
                 current = await _data_version(connection)
+                self._polls += 1
                 if current != version:
                     version = current
                     metrics.count("invalidation", "sqlite")

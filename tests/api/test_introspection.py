@@ -17,7 +17,14 @@ from sqlalchemy import event, select, update
 from app import token_format
 from app.introspection.store import IntrospectionStore, TokenRecord
 from app.tokens.models import AccessToken
-from tests.fixtures.api import INTROSPECT, create_integration, introspect, issue_token, state
+from tests.fixtures.api import (
+    INTROSPECT,
+    create_integration,
+    introspect,
+    issue_token,
+    settle_cache,
+    state,
+)
 
 INACTIVE = {"active": False}
 
@@ -177,6 +184,7 @@ async def test_unknown_or_malformed_token_is_inactive(
 async def test_malformed_tokens_are_rejected_without_any_database_query(
     app: FastAPI, client: httpx.AsyncClient, gateway_headers: dict[str, str], token: str
 ) -> None:
+    await settle_cache(app)  # the fixtures' commits: no cache emptying pending
     await assert_inactive(client, gateway_headers, token_format.generate())  # client now cached
     with database_queries(app) as queries:
         await assert_inactive(client, gateway_headers, token)

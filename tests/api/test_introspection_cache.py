@@ -8,7 +8,13 @@ from fastapi import FastAPI
 from app.apps import create_introspection_app
 from app.config import Settings
 from tests.api.test_introspection import database_queries
-from tests.fixtures.api import create_integration, issue_token, state, wait_until_cache_is_trusted
+from tests.fixtures.api import (
+    create_integration,
+    issue_token,
+    settle_cache,
+    state,
+    wait_until_cache_is_trusted,
+)
 
 
 async def test_repeat_introspection_is_answered_without_the_database(
@@ -20,6 +26,7 @@ async def test_repeat_introspection_is_answered_without_the_database(
     integration = await create_integration(client, admin_headers)
     issued = await issue_token(client, admin_headers, integration["id"])
     data = {"token": issued["secret"]}
+    await settle_cache(app)  # the setup's commits: no cache emptying pending
     assert (await client.post("/oauth2/introspect", data=data, headers=gateway_headers)).json()[
         "active"
     ]
