@@ -126,35 +126,24 @@ async def _database_refused(_: Request, exc: Exception) -> JSONResponse:
     # The server answers but will not take another connection (its max_connections, a
     # role's CONNECTION LIMIT, PgBouncer's pool): capacity, not an outage.
     logger.error("database refused a connection: %s", type(exc).__name__)
-    return problem_response(
-        503,
-        "Service unavailable",
-        "The database refused a connection; try again shortly.",
-        headers={"Retry-After": "1"},
-    )
+    return _unavailable("The database refused a connection; try again shortly.")
 
 
 async def _service_busy(_: Request, exc: Exception) -> JSONResponse:
     # Every connection of this process's pool stayed in use for DATABASE_POOL_TIMEOUT_SECONDS:
     # the database is up, this process is saturated.
     logger.warning("database pool exhausted: %s", type(exc).__name__)
-    return problem_response(
-        503,
-        "Service unavailable",
-        "The service is busy; try again shortly.",
-        headers={"Retry-After": "1"},
-    )
+    return _unavailable("The service is busy; try again shortly.")
 
 
 async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
     # Log the class only: a driver message may quote SQL parameters.
     logger.error("database unavailable: %s", type(exc).__name__)
-    return problem_response(
-        503,
-        "Service unavailable",
-        "The database is not answering; try again shortly.",
-        headers={"Retry-After": "1"},
-    )
+    return _unavailable("The database is not answering; try again shortly.")
+
+
+def _unavailable(detail: str) -> JSONResponse:
+    return problem_response(503, "Service unavailable", detail, headers={"Retry-After": "1"})
 
 
 async def _os_error(request: Request, exc: Exception) -> JSONResponse:
