@@ -26,7 +26,7 @@ import time
 import uuid
 from collections import OrderedDict
 
-from app.introspection.answers import Answer, json_answer
+from app.introspection.answers import Answer, active_answer
 
 
 class IntegrationAnswer:
@@ -71,12 +71,15 @@ class CachedToken:
         return self.integration.integration_id
 
     @property
+    def active(self) -> bool:
+        """Not revoked, and its integration active and not deleted (expiry aside)."""
+        return self.own_claims is not None and self.integration.usable
+
     def answer(self) -> Answer | None:
         """The active answer (joined now: it is not kept whole), or None if inactive."""
         if self.own_claims is None or not self.integration.usable:
             return None
-        body = self.integration.prefix + self.own_claims + self.integration.suffix
-        return json_answer(200, body, outcome="active")
+        return active_answer(self.integration.prefix + self.own_claims + self.integration.suffix)
 
 
 MAX_VERIFIED_CALLERS = 10_000

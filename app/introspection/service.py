@@ -80,26 +80,36 @@ class IntrospectionForm:
     client_secret: str | None = None
 
 
-_FORM_FIELDS = {b"token": "token", b"client_id": "client_id", b"client_secret": "client_secret"}
+def _form_value(value: bytes) -> str | None:
+    """A form value as text; None if it is not ASCII once decoded."""
+    try:
+        if b"%" not in value and b"+" not in value:
+            return value.decode("ascii")  # the usual case: a token needs no escaping
+        return unquote_plus(value.decode("ascii"), errors="strict")
+    except UnicodeDecodeError:
+        return None
 
 
 def parse_introspection_form(body: bytes) -> IntrospectionForm | None:
     """The form's fields; None if one is repeated or not ASCII (an ambiguous request)."""
-    form = IntrospectionForm()
+    if body.startswith(b"token=") and b"&" not in body:  # what most gateways send
+        token = _form_value(body[6:])
+        return None if token is None else IntrospectionForm(token)
+    token = client_id = client_secret = None
     for field in body.split(b"&"):
-        name, _, value = field.partition(b"=")
+        name, _, raw = field.partition(b"=")
         if b"%" in name or b"+" in name:
             name = unquote_plus(name.decode("latin-1")).encode("latin-1", "replace")
-        attribute = _FORM_FIELDS.get(name)
-        if attribute is None:
-            continue
-        if getattr(form, attribute) is not None:
-            return None
-        try:
-            setattr(form, attribute, unquote_plus(value.decode("ascii"), errors="strict"))
-        except UnicodeDecodeError:
-            return None
-    return form
+        if name == b"token":
+            if token is not None or (token := _form_value(raw)) is None:
+                return None
+        elif name == b"client_id":
+            if client_id is not None or (client_id := _form_value(raw)) is None:
+                return None
+        elif name == b"client_secret":
+            if client_secret is not None or (client_secret := _form_value(raw)) is None:
+                return None
+    return IntrospectionForm(token, client_id, client_secret)
 
 
 def bearer_token(authorization: bytes | None) -> str | None:
@@ -204,7 +214,7 @@ class Introspector:
         except Exception as exc:  # above all, the database
             logger.error("introspection failed closed: %s", type(exc).__name__)
             return UNAVAILABLE
-        return ACTIVE_FALSE if entry is None or entry.answer is None else entry.answer
+        return ACTIVE_FALSE if entry is None else entry.answer() or ACTIVE_FALSE
 
     async def forward_auth(
         self, gateway: bytes | None, authorization: bytes | None, peer_address: str | None
@@ -237,10 +247,11 @@ class Introspector:
             return CallerOutcome.INVALID
         # A header verified before is recognised by its digest alone: no base64, no
         # parsing, no secret kept in memory.
+        cache_key = hashlib.sha256(authorization).digest()
+        if self.cache.is_verified_caller(cache_key):
+            return CallerOutcome.VALID
         return await self._check_caller(
-            hashlib.sha256(authorization).digest(),
-            lambda: parse_basic_credentials(authorization),
-            peer_address,
+            cache_key, lambda: parse_basic_credentials(authorization), peer_address
         )
 
     async def _check_posted_caller(
@@ -309,7 +320,7 @@ class Introspector:
             entry = self._cache_entry(record)
             self.cache.put_token(digest, entry, generation=generation)
         now = time.time()
-        if entry.answer is None or (entry.expires_at is not None and now >= entry.expires_at):
+        if not entry.active or (entry.expires_at is not None and now >= entry.expires_at):
             return None
         self.last_used.record(entry.token_id, now)
         return entry

@@ -186,7 +186,7 @@ def test_an_answer_joined_from_shared_parts_is_the_whole_answer() -> None:
     )
     created, expires = datetime(2026, 11, 28, tzinfo=UTC), datetime(2026, 12, 28, tzinfo=UTC)
     record = TokenRecord(uuid.uuid4(), created, expires, False, uuid.uuid4(), "Bot “Ω”", True)
-    answer = introspector._cache_entry(record).answer
+    answer = introspector._cache_entry(record).answer()
     assert answer is not None
     assert json.loads(answer.body) == {
         "active": True,
