@@ -10,7 +10,7 @@ PORT ?= 8000
 TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 
-.PHONY: install lock system-deps run migrate test test-sqlite test-postgres lint openapi bench clean
+.PHONY: install lock system-deps run migrate test test-sqlite test-postgres lint openapi bench bench-scale clean
 
 # Exactly the locked set (hash-checked), then the project itself without re-resolving.
 $(STAMP): pyproject.toml $(LOCK)
@@ -69,3 +69,7 @@ openapi: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# Management reads and mass revocations at 10k and 1M tokens (issue 13); PostgreSQL only.
+bench-scale: install
+	$(BIN)/python -m bench.scale

@@ -85,9 +85,10 @@ class Repository(Generic[ModelT]):
         return rows, total
 
     async def capped_count(
-        self, statement: Select[Any], *, cap: int = COUNT_CAP
+        self, statement: Select[Any], *, cap: int | None = None
     ) -> tuple[int, bool]:
         """How many rows ``statement`` selects, counting at most ``cap`` (and whether exact)."""
+        cap = COUNT_CAP if cap is None else cap
         limited: Select[Any] = (
             statement.with_only_columns(literal_column("1")).order_by(None).limit(cap + 1)
         )
