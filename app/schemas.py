@@ -74,7 +74,7 @@ class Page(BaseModel, Generic[ItemT]):
     total: int = Field(
         description=(
             "How many items match. Exact when `total_exact` is true; otherwise a lower "
-            "bound (the count stops at 10,000 where no counter knows it)."
+            "bound (the count stops at 1,000 where no counter knows it)."
         )
     )
     limit: int

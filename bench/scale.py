@@ -209,8 +209,8 @@ async def _sql(url: str, query: str, *args: Any) -> list[asyncpg.Record]:
         await connection.close()
 
 
-async def _gateway_tokens(url: str) -> list[str]:
-    """Real secrets (an integration of their own) for the introspection load."""
+async def _real_tokens(url: str, name: str, count: int) -> list[str]:
+    """``count`` tokens with real secrets, in a new integration called ``name``."""
     connection = await asyncpg.connect(url)
     try:
         integration = uuid.uuid4()
@@ -218,14 +218,15 @@ async def _gateway_tokens(url: str) -> list[str]:
         await connection.execute(
             "INSERT INTO integrations (id, name, name_key, description, notification_email,"
             " active, created_at, updated_at, token_count) VALUES"
-            " ($1, 'gateway load', 'gateway load', '', 'ops@example.com', true, $2, $2, $3)",
+            " ($1, $2, $2, '', 'ops@example.com', true, $3, $3, $4)",
             integration,
+            name,
             now,
-            GATEWAY_TOKENS,
+            count,
         )
         from app import token_format
 
-        kept = [fast_secret() for _ in range(GATEWAY_TOKENS)]
+        kept = [fast_secret() for _ in range(count)]
         await connection.copy_records_to_table(
             "access_tokens",
             records=[
@@ -352,7 +353,7 @@ def measure_reads(size: Size, http: HttpClient, admin: dict[str, str]) -> None:
         )
 
 
-def measure_writes(size: Size, http: HttpClient, admin: dict[str, str]) -> None:
+def measure_writes(size: Size, http: HttpClient, admin: dict[str, str], leaked: list[str]) -> None:
     path = f"/api/v1/integrations/{BIG}"
     flip = iter(range(10**6))
     repeat(
@@ -380,10 +381,16 @@ def measure_writes(size: Size, http: HttpClient, admin: dict[str, str]) -> None:
         return timed(http, "POST", f"{path}/tokens/revoke", admin, {"token_ids": ids})[0]
 
     repeat(size, "mass revoke of 1000 ids", mass_revoke, repeats=5)
+    reports = iter([leaked[i : i + 1000] for i in range(0, len(leaked), 1000)])
+
+    def report_leaked() -> float:
+        return timed(http, "POST", "/api/v1/leaked-tokens", admin, {"secrets": next(reports)})[0]
+
+    repeat(size, "POST /leaked-tokens (1000 secrets)", report_leaked, repeats=5)
 
 
 async def restore_big(url: str, since: datetime) -> None:
-    """Undo the mass revokes (and the deactivation) so revoke-all meets the seeded state."""
+    """Undo the bench's revokes, deactivation and deletion: back to the seeded state."""
     connection = await asyncpg.connect(url)
     try:
         await connection.execute(
@@ -393,7 +400,8 @@ async def restore_big(url: str, since: datetime) -> None:
             since,
         )
         await connection.execute(
-            "UPDATE integrations SET active = true, revoked_token_count = (SELECT count(*)"
+            "UPDATE integrations SET active = true, deleted_at = NULL,"
+            " revoked_token_count = (SELECT count(*)"
             " FROM access_tokens WHERE integration_id = $1 AND revoked_at IS NOT NULL)"
             " WHERE id = $1",
             BIG,
@@ -414,14 +422,16 @@ class RevokeAll:
     max_ms: float
 
 
-def revoke_all_under_load(
+def under_load(
     size: Size,
+    label: str,
     server: RunningServer,
     admin: dict[str, str],
     gateway: dict[str, str],
     secrets_: list[str],
+    request: tuple[str, str, Any, int],
 ) -> RevokeAll:
-    """Revoke all of the big integration while clients introspect other tokens."""
+    """Run one request (revoke all, delete) while clients introspect other tokens."""
     stop = threading.Event()
     during = threading.Event()
     latencies: list[float] = []
@@ -447,17 +457,16 @@ def revoke_all_under_load(
     http = HttpClient(server.port)
     http.connection.timeout = 600
     during.set()
-    elapsed, body = timed(
-        http, "POST", f"/api/v1/integrations/{BIG}/tokens/revoke", admin, {"all": True}
-    )
+    method, path, payload, expect = request
+    elapsed, body = timed(http, method, path, admin, payload, expect=expect)
     during.clear()
     stop.set()
     for thread in threads:
         thread.join()
     ordered = sorted(latencies) or [float("nan")]
     return RevokeAll(
-        size=size.name,
-        revoked=body["revoked_count"],
+        size=f"{size.name}: {label}",
+        revoked=body["revoked_count"] if body else -1,
         seconds=elapsed / 1000,
         introspections=len(latencies),
         p50_ms=statistics.median(ordered),
@@ -487,7 +496,7 @@ def expiry_pass(url: str) -> tuple[float, float]:
     return asyncio.run(run())
 
 
-def run_size(size: Size) -> tuple[RevokeAll, tuple[float, float]]:
+def run_size(size: Size) -> tuple[list[RevokeAll], tuple[float, float]]:
     template = ensure_template(size)
     size.url = copy_of(template)
     try:
@@ -503,7 +512,8 @@ def run_size(size: Size) -> tuple[RevokeAll, tuple[float, float]]:
         client = json.loads(run_cli(env, "create-introspection-client", "bench"))
         username = f"bench-{secrets.token_hex(3)}"
         run_cli(env, "create-admin", username, "--password-stdin", stdin=PASSWORD + "\n")
-        load_secrets = asyncio.run(_gateway_tokens(size.url))
+        load_secrets = asyncio.run(_real_tokens(size.url, "gateway load", GATEWAY_TOKENS))
+        leaked = asyncio.run(_real_tokens(size.url, "leak target", 8 * 1000))
         asyncio.run(_sql(size.url, "VACUUM ANALYZE"))
         import base64
 
@@ -516,13 +526,33 @@ def run_size(size: Size) -> tuple[RevokeAll, tuple[float, float]]:
             admin = login(http, username)
             measure_reads(size, http, admin)
             since = datetime.now(UTC)
-            measure_writes(size, http, admin)
+            measure_writes(size, http, admin, leaked)
             asyncio.run(restore_big(size.url, since))
-            revoke_all = revoke_all_under_load(size, server, admin, gateway, load_secrets)
-            print(f"  {size.name}: revoke all: {revoke_all}", flush=True)
+            loaded = []
+            for label, request in (
+                (
+                    'revoke {"all": true}',
+                    ("POST", f"/api/v1/integrations/{BIG}/tokens/revoke", {"all": True}, 200),
+                ),
+                ("DELETE the integration", ("DELETE", f"/api/v1/integrations/{BIG}", None, 204)),
+            ):
+                result = under_load(size, label, server, admin, gateway, load_secrets, request)
+                if result.revoked < 0:  # 204: count what the deletion revoked
+                    rows = asyncio.run(
+                        _sql(
+                            size.url,
+                            "SELECT count(*) FROM access_tokens WHERE integration_id = $1"
+                            " AND revocation_reason = 'integration_deleted'",
+                            BIG,
+                        )
+                    )
+                    result.revoked = rows[0][0]
+                print(f"  {result}", flush=True)
+                loaded.append(result)
+                asyncio.run(restore_big(size.url, since))
         scan = expiry_pass(size.url)
         print(f"  {size.name}: expiry scan passes: {scan[0]:.2f} s, {scan[1]:.2f} s", flush=True)
-        return revoke_all, scan
+        return loaded, scan
     finally:
         drop(size.url)
 
@@ -541,7 +571,7 @@ def print_report(
     print()
     print(
         f"machine: {os.cpu_count()} cores; one uvicorn worker; {REPEATS} requests per read "
-        f"after {WARMUP} warm-up (writes: 20 PATCH, 5 mass revokes)"
+        f"after {WARMUP} warm-up (writes: 20 PATCH, 5 mass revokes, 5 leak reports)"
     )
     print()
     print("| operation | small median ms | small p95 | large median ms | large p95 | growth |")
@@ -555,7 +585,7 @@ def print_report(
         )
     print()
     print(
-        "| revoke all (one integration) | tokens revoked | seconds | introspections during "
+        "| under introspection load | tokens revoked | seconds | introspections during "
         "| introspection p50 ms | p99 ms | max ms |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
@@ -582,8 +612,8 @@ def main() -> None:
         if only and size.name != only:
             continue
         print(f"{size.name}: {size.counts()}", flush=True)
-        revoke_all, scan = run_size(size)
-        revokes.append(revoke_all)
+        loaded, scan = run_size(size)
+        revokes += loaded
         scans[size.name] = scan
     if not only:
         print_report(small, large, revokes, scans)

@@ -38,10 +38,11 @@ SoftDeletionModelT = TypeVar("SoftDeletionModelT", bound=HasSoftDeletion)
 
 
 # A list's ``total`` counts at most this many rows when it has to count them (a filter no
-# counter answers, such as ``q`` or the audit trail): beyond it the page says
-# ``total_exact: false`` and ``total`` is this lower bound. Counting a 200,000-row result
-# on every page would cost more than reading the page.
-COUNT_CAP = 10_000
+# counter answers: ``q``, the integration list, the audit trail): beyond it the page says
+# ``total_exact: false`` and ``total`` is this lower bound ("1,000+"). Counting a
+# 200,000-row result on every page would cost more than reading the page; ``next_cursor``
+# pages on without knowing the total.
+COUNT_CAP = 1_000
 
 
 @dataclass(frozen=True)

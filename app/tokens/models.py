@@ -95,9 +95,12 @@ class AccessToken(UUIDPrimaryKey, Base):
             postgresql_where=text("revoked_at IS NULL AND expires_at IS NOT NULL"),
             sqlite_where=text("revoked_at IS NULL AND expires_at IS NOT NULL"),
         ),
-        # ``q`` (name contains): a trigram index on PostgreSQL; a plain one on SQLite.
+        # ``q`` (name contains) within one integration: on PostgreSQL one GIN index over
+        # the integration (btree_gin) and the name's trigrams (pg_trgm), so only that
+        # integration's matches are read; on SQLite a plain (integration_id, name_key).
         Index(
-            "ix_access_tokens_name_trgm",
+            "ix_access_tokens_integration_name_trgm",
+            "integration_id",
             "name_key",
             postgresql_using="gin",
             postgresql_ops={"name_key": "gin_trgm_ops"},

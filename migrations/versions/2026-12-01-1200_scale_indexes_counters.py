@@ -5,7 +5,8 @@ Revises: 0002
 Create Date: 2026-12-01 12:00:00.000000
 
 Every management read at 1M tokens and 1M audit events reads one index in order (issue 13).
-On PostgreSQL ``pg_trgm`` backs ``q`` (name contains); on SQLite those two indexes are plain.
+On PostgreSQL ``pg_trgm`` (and ``btree_gin``) back ``q`` (name contains); on SQLite those
+two indexes are plain.
 ``token_count`` / ``revoked_token_count`` are backfilled here and kept by the token service.
 """
 
@@ -46,6 +47,7 @@ def _trigram(name: str) -> dict[str, object]:
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")
 
     with op.batch_alter_table("integrations", schema=None) as batch_op:
         batch_op.add_column(
@@ -83,7 +85,11 @@ def upgrade() -> None:
             "ix_access_tokens_unrevoked_expiry", ["integration_id", "expires_at"], **_UNREVOKED
         )
         batch_op.create_index("ix_access_tokens_expiry_scan", ["expires_at", "id"], **_EXPIRING)
-        batch_op.create_index("ix_access_tokens_name_trgm", ["name_key"], **_trigram("name_key"))
+        batch_op.create_index(
+            "ix_access_tokens_integration_name_trgm",
+            ["integration_id", "name_key"],
+            **_trigram("name_key"),
+        )
 
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         for name, columns in (
@@ -108,7 +114,7 @@ def downgrade() -> None:
             batch_op.create_index(name, columns)
 
     with op.batch_alter_table("access_tokens", schema=None) as batch_op:
-        batch_op.drop_index("ix_access_tokens_name_trgm", **_trigram("name_key"))
+        batch_op.drop_index("ix_access_tokens_integration_name_trgm", **_trigram("name_key"))
         batch_op.drop_index("ix_access_tokens_expiry_scan", **_EXPIRING)
         batch_op.drop_index("ix_access_tokens_unrevoked_expiry", **_UNREVOKED)
         batch_op.drop_index("ix_access_tokens_revoked", **_REVOKED)
@@ -125,4 +131,4 @@ def downgrade() -> None:
         batch_op.create_index("ix_integrations_created_at", ["created_at"])
         batch_op.drop_column("revoked_token_count")
         batch_op.drop_column("token_count")
-    # pg_trgm stays: other databases objects may use it, and it is harmless.
+    # pg_trgm and btree_gin stay: other objects may use them, and they are harmless.
