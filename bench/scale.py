@@ -9,8 +9,9 @@ seconds instead of seeding again:
 
 Tokens are 80% active, 10% expired, 10% revoked; one in 1,000 is named "Rare connector …".
 Each size runs in a fresh copy of its template, served by a real ``python -m app serve``
-with one worker. Per operation: median and p95 at each size and the growth ratio of the
-medians (target ≤ 3× for reads). Then, on the large set: revoke ``{"all": true}`` of the big
+with one worker; both servers run at once and requests alternate between them, so the
+noise of a shared machine falls on both sizes alike. Per operation: median and p95 at each
+size and the growth ratio of the medians (target ≤ 3× for reads). Then, on the large set: revoke ``{"all": true}`` of the big
 integration while four clients introspect other tokens on the same worker (their p99 and
 max during the revoke; target p99 ≤ 100 ms), and the expiry scan's pass time at each size.
 """
@@ -18,6 +19,7 @@ max during the revoke; target p99 ≤ 100 ms), and the expiry scan's pass time a
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import os
@@ -27,6 +29,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -281,10 +284,27 @@ def timed(
     return elapsed, body
 
 
-def repeat(size: Size, label: str, call: Callable[[], float], repeats: int = REPEATS) -> None:
-    for _ in range(WARMUP):
-        call()
-    size.timings[label] = [call() for _ in range(repeats)]
+Operation = tuple[str, Callable[[], float], int]  # label, one timed call, repeats
+
+
+def interleave(sizes: list[Size], operations: list[list[Operation]]) -> None:
+    """Run each operation on every size in turn, request by request.
+
+    Alternating small and large servers spreads the noise of this shared machine (other
+    processes, checkpoints) over both sizes alike, so the growth ratio stays meaningful.
+    """
+    for index, (label, _, repeats) in enumerate(operations[0]):
+        calls = [ops[index][1] for ops in operations]
+        for _ in range(WARMUP):
+            for call in calls:
+                call()
+        for size in sizes:
+            size.timings[label] = []
+        for _ in range(repeats):
+            for size, call in zip(sizes, calls, strict=True):
+                size.timings[label].append(call())
+        medians = ", ".join(f"{statistics.median(z.timings[label]):.1f}" for z in sizes)
+        print(f"  {label}: {medians} ms", flush=True)
 
 
 def login(http: HttpClient, username: str) -> dict[str, str]:
@@ -305,7 +325,7 @@ def deep_cursor(url: str, query: str, keyset: Keyset, *args: Any) -> str:
     return cursor
 
 
-def measure_reads(size: Size, http: HttpClient, admin: dict[str, str]) -> None:
+def read_operations(size: Size, http: HttpClient, admin: dict[str, str]) -> list[Operation]:
     def get(path: str) -> Callable[[], float]:
         return lambda: timed(http, "GET", path, admin)[0]
 
@@ -346,22 +366,21 @@ def measure_reads(size: Size, http: HttpClient, admin: dict[str, str]) -> None:
         # Informative: offset reads what it skips, so it grows with the depth by design.
         "(offset) tokens 75% deep ?offset=": f"{tokens}?offset={int(n['n_big'] * 0.75)}",
     }
-    for label, path in reads.items():
-        repeat(size, label, get(path))
-        print(
-            f"  {size.name}: {label}: {statistics.median(size.timings[label]):.1f} ms", flush=True
-        )
+    return [(label, get(path), REPEATS) for label, path in reads.items()]
 
 
-def measure_writes(size: Size, http: HttpClient, admin: dict[str, str], leaked: list[str]) -> None:
+def write_operations(
+    size: Size, http: HttpClient, admin: dict[str, str], leaked: list[str]
+) -> list[Operation]:
     path = f"/api/v1/integrations/{BIG}"
     flip = iter(range(10**6))
-    repeat(
-        size,
-        "PATCH active=false|true",
-        lambda: timed(http, "PATCH", path, admin, {"active": next(flip) % 2 == 1})[0],
-        repeats=20,
-    )
+    operations: list[Operation] = [
+        (
+            "PATCH active=false|true",
+            lambda: timed(http, "PATCH", path, admin, {"active": next(flip) % 2 == 1})[0],
+            20,
+        )
+    ]
     # 1000 active ids of the big integration per call, a fresh set each time.
     active = [
         str(r[0])
@@ -380,13 +399,14 @@ def measure_writes(size: Size, http: HttpClient, admin: dict[str, str], leaked: 
         ids = next(batches, None) or [str(uuid.uuid4()) for _ in range(1000)]
         return timed(http, "POST", f"{path}/tokens/revoke", admin, {"token_ids": ids})[0]
 
-    repeat(size, "mass revoke of 1000 ids", mass_revoke, repeats=5)
+    operations.append(("mass revoke of 1000 ids", mass_revoke, 5))
     reports = iter([leaked[i : i + 1000] for i in range(0, len(leaked), 1000)])
 
     def report_leaked() -> float:
         return timed(http, "POST", "/api/v1/leaked-tokens", admin, {"secrets": next(reports)})[0]
 
-    repeat(size, "POST /leaked-tokens (1000 secrets)", report_leaked, repeats=5)
+    operations.append(("POST /leaked-tokens (1000 secrets)", report_leaked, 5))
+    return operations
 
 
 async def restore_big(url: str, since: datetime) -> None:
@@ -496,65 +516,72 @@ def expiry_pass(url: str) -> tuple[float, float]:
     return asyncio.run(run())
 
 
-def run_size(size: Size) -> tuple[list[RevokeAll], tuple[float, float]]:
+@dataclass
+class Running:
+    size: Size
+    server: RunningServer
+    http: HttpClient
+    admin: dict[str, str]
+    gateway: dict[str, str]
+    load_secrets: list[str]
+    leaked: list[str]
+
+
+def start(size: Size, stack: ExitStack) -> Running:
+    """A fresh copy of the size's template, its credentials and a 1-worker server."""
     template = ensure_template(size)
     size.url = copy_of(template)
-    try:
-        env = {
-            **os.environ,
-            "DATABASE_URL": _pg_url(size.url),
-            "ENVIRONMENT": "test",
-            "ISSUER": "https://bench.test",
-            "ACCESS_LOG": "false",
-            "LOG_LEVEL": "warning",
-            "NOTIFICATION_SCAN_SECONDS": "86400",
-        }
-        client = json.loads(run_cli(env, "create-introspection-client", "bench"))
-        username = f"bench-{secrets.token_hex(3)}"
-        run_cli(env, "create-admin", username, "--password-stdin", stdin=PASSWORD + "\n")
-        load_secrets = asyncio.run(_real_tokens(size.url, "gateway load", GATEWAY_TOKENS))
-        leaked = asyncio.run(_real_tokens(size.url, "leak target", 8 * 1000))
-        asyncio.run(_sql(size.url, "VACUUM ANALYZE"))
-        import base64
+    stack.callback(drop, size.url)
+    env = {
+        **os.environ,
+        "DATABASE_URL": _pg_url(size.url),
+        "ENVIRONMENT": "test",
+        "ISSUER": "https://bench.test",
+        "ACCESS_LOG": "false",
+        "LOG_LEVEL": "warning",
+        "NOTIFICATION_SCAN_SECONDS": "86400",
+    }
+    client = json.loads(run_cli(env, "create-introspection-client", "bench"))
+    username = f"bench-{secrets.token_hex(3)}"
+    run_cli(env, "create-admin", username, "--password-stdin", stdin=PASSWORD + "\n")
+    load_secrets = asyncio.run(_real_tokens(size.url, "gateway load", GATEWAY_TOKENS))
+    leaked = asyncio.run(_real_tokens(size.url, "leak target", 8 * 1000))
+    asyncio.run(_sql(size.url, "VACUUM ANALYZE"))
+    credentials = f"{client['client_id']}:{client['client_secret']}".encode()
+    gateway = {"Authorization": "Basic " + base64.b64encode(credentials).decode()}
+    server = stack.enter_context(uvicorn_server(env, workers=1, component="all"))
+    http = HttpClient(server.port)
+    return Running(size, server, http, login(http, username), gateway, load_secrets, leaked)
 
-        gateway = {
-            "Authorization": "Basic "
-            + base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
-        }
-        with uvicorn_server(env, workers=1, component="all") as server:
-            http = HttpClient(server.port)
-            admin = login(http, username)
-            measure_reads(size, http, admin)
-            since = datetime.now(UTC)
-            measure_writes(size, http, admin, leaked)
-            asyncio.run(restore_big(size.url, since))
-            loaded = []
-            for label, request in (
-                (
-                    'revoke {"all": true}',
-                    ("POST", f"/api/v1/integrations/{BIG}/tokens/revoke", {"all": True}, 200),
-                ),
-                ("DELETE the integration", ("DELETE", f"/api/v1/integrations/{BIG}", None, 204)),
-            ):
-                result = under_load(size, label, server, admin, gateway, load_secrets, request)
-                if result.revoked < 0:  # 204: count what the deletion revoked
-                    rows = asyncio.run(
-                        _sql(
-                            size.url,
-                            "SELECT count(*) FROM access_tokens WHERE integration_id = $1"
-                            " AND revocation_reason = 'integration_deleted'",
-                            BIG,
-                        )
-                    )
-                    result.revoked = rows[0][0]
-                print(f"  {result}", flush=True)
-                loaded.append(result)
-                asyncio.run(restore_big(size.url, since))
-        scan = expiry_pass(size.url)
-        print(f"  {size.name}: expiry scan passes: {scan[0]:.2f} s, {scan[1]:.2f} s", flush=True)
-        return loaded, scan
-    finally:
-        drop(size.url)
+
+def under_load_runs(run: Running, since: datetime) -> list[RevokeAll]:
+    size = run.size
+    asyncio.run(restore_big(size.url, since))
+    loaded = []
+    for label, request in (
+        (
+            'revoke {"all": true}',
+            ("POST", f"/api/v1/integrations/{BIG}/tokens/revoke", {"all": True}, 200),
+        ),
+        ("DELETE the integration", ("DELETE", f"/api/v1/integrations/{BIG}", None, 204)),
+    ):
+        result = under_load(
+            size, label, run.server, run.admin, run.gateway, run.load_secrets, request
+        )
+        if result.revoked < 0:  # 204: count what the deletion revoked
+            rows = asyncio.run(
+                _sql(
+                    size.url,
+                    "SELECT count(*) FROM access_tokens WHERE integration_id = $1"
+                    " AND revocation_reason = 'integration_deleted'",
+                    BIG,
+                )
+            )
+            result.revoked = rows[0][0]
+        print(f"  {result}", flush=True)
+        loaded.append(result)
+        asyncio.run(restore_big(size.url, since))
+    return loaded
 
 
 # --- the report --------------------------------------------------------------------------
@@ -604,19 +631,33 @@ def print_report(
 
 
 def main() -> None:
-    small, large = Size("small", SIZES["small"]), Size("large", SIZES["large"])
-    revokes: list[RevokeAll] = []
-    scans: dict[str, tuple[float, float]] = {}
+    sizes = [Size(name, scale) for name, scale in SIZES.items()]
     only = os.environ.get("BENCH_SCALE_ONLY")  # "small": a quick check of the script itself
-    for size in (small, large):
-        if only and size.name != only:
-            continue
-        print(f"{size.name}: {size.counts()}", flush=True)
-        loaded, scan = run_size(size)
-        revokes += loaded
-        scans[size.name] = scan
-    if not only:
-        print_report(small, large, revokes, scans)
+    if only:
+        sizes = [z for z in sizes if z.name == only]
+    with ExitStack() as stack:
+        runs = []
+        for size in sizes:
+            print(f"{size.name}: {size.counts()}", flush=True)
+            runs.append(start(size, stack))
+        print("reads (medians per size)", flush=True)
+        interleave(sizes, [read_operations(r.size, r.http, r.admin) for r in runs])
+        since = datetime.now(UTC)
+        print("writes", flush=True)
+        interleave(sizes, [write_operations(r.size, r.http, r.admin, r.leaked) for r in runs])
+        revokes = [result for run in runs for result in under_load_runs(run, since)]
+        stack.close()  # servers stopped, copies dropped
+    scans = {}
+    for size in sizes:
+        template = ensure_template(size)
+        size.url = copy_of(template)
+        try:
+            scans[size.name] = expiry_pass(size.url)
+        finally:
+            drop(size.url)
+        print(f"  {size.name}: expiry scan passes: {scans[size.name]}", flush=True)
+    if len(sizes) == 2:
+        print_report(sizes[0], sizes[1], revokes, scans)
 
 
 if __name__ == "__main__":

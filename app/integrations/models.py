@@ -46,6 +46,14 @@ class Integration(UUIDPrimaryKey, Base):
             sqlite_where=text("deleted_at IS NULL"),
         ),
         Index(
+            "ix_integrations_live_active",
+            "active",
+            "created_at",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
+        Index(
             "ix_integrations_live_name",
             "name_key",
             "id",

@@ -58,7 +58,8 @@ class IntegrationRepository(
             pattern = f"%{escape_like(q.casefold())}%"
             statement = statement.where(Integration.name_key.like(pattern, escape="\\"))
         if active is not None:
-            statement = statement.where(Integration.active.is_(active))
+            # "=" rather than "IS": only an equality can use the (active, ...) index.
+            statement = statement.where(Integration.active == active)
         keys, descending = SORT_KEYS[sort]
         return await self.keyset_page(
             statement, keys=keys, descending=descending, limit=limit, offset=offset, after=after

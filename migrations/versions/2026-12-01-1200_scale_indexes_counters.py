@@ -60,6 +60,9 @@ def upgrade() -> None:
         )
         batch_op.drop_index("ix_integrations_created_at")
         batch_op.create_index("ix_integrations_live_created", ["created_at", "id"], **_LIVE)
+        batch_op.create_index(
+            "ix_integrations_live_active", ["active", "created_at", "id"], **_LIVE
+        )
         batch_op.create_index("ix_integrations_live_name", ["name_key", "id"], **_LIVE)
         batch_op.create_index("ix_integrations_name_trgm", ["name_key"], **_trigram("name_key"))
     op.execute(
@@ -127,6 +130,7 @@ def downgrade() -> None:
     with op.batch_alter_table("integrations", schema=None) as batch_op:
         batch_op.drop_index("ix_integrations_name_trgm", **_trigram("name_key"))
         batch_op.drop_index("ix_integrations_live_name", **_LIVE)
+        batch_op.drop_index("ix_integrations_live_active", **_LIVE)
         batch_op.drop_index("ix_integrations_live_created", **_LIVE)
         batch_op.create_index("ix_integrations_created_at", ["created_at"])
         batch_op.drop_column("revoked_token_count")
