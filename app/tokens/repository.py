@@ -14,8 +14,10 @@ from sqlalchemy import (
     any_,
     bindparam,
     func,
+    literal,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -296,10 +298,16 @@ class TokenRepository(RepositoryIDMixin[AccessToken], Repository[AccessToken]):
             .limit(limit)
         )
         if after is not None:
+            # A row comparison, not "a > x OR (a = x AND b > y)": only the row comparison is
+            # an index condition on (expires_at, id), so each page starts where the last
+            # ended instead of re-reading the window from its start (a quadratic scan).
             last_expiry, last_id = after
             statement = statement.where(
-                (AccessToken.expires_at > last_expiry)
-                | ((AccessToken.expires_at == last_expiry) & (AccessToken.id > last_id))
+                tuple_(AccessToken.expires_at, AccessToken.id)
+                > tuple_(
+                    literal(last_expiry, AccessToken.expires_at.type),
+                    literal(last_id, AccessToken.id.type),
+                )
             )
         result = await self.session.execute(statement)
         return [(token, integration) for token, integration in result.tuples()]
