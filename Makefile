@@ -12,7 +12,8 @@ TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 
 .PHONY: install lock system-deps port-free run migrate test test-sqlite test-postgres lint openapi \
-	bench bench-connections clean console console-deps console-if-possible test-console lint-console
+	bench bench-connections bench-scale clean console console-deps console-if-possible test-console \
+	lint-console
 
 # Exactly the locked set (hash-checked), then the project itself without re-resolving.
 $(STAMP): pyproject.toml $(LOCK)
@@ -140,3 +141,7 @@ openapi: install
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
 	rm -rf console/node_modules console/dist console/test-results console/src/api/schema.d.ts
+
+# Management reads and mass revocations at 10k and 1M tokens (issue 13); PostgreSQL only.
+bench-scale: install
+	$(BIN)/python -m bench.scale

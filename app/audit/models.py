@@ -26,8 +26,11 @@ class AuditEvent(UUIDPrimaryKey, Base):
     token_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
+    # Newest first with the id as tie-break (a set-based revoke writes many events with
+    # the same ``at``): every filter reads one index in order, and pages by keyset.
     __table_args__ = (
-        Index("ix_audit_events_at", "at"),
-        Index("ix_audit_events_integration_at", "integration_id", "at"),
-        Index("ix_audit_events_token_at", "token_id", "at"),
+        Index("ix_audit_events_at", "at", "id"),
+        Index("ix_audit_events_integration_at", "integration_id", "at", "id"),
+        Index("ix_audit_events_token_at", "token_id", "at", "id"),
+        Index("ix_audit_events_action_at", "action", "at", "id"),
     )

@@ -6,11 +6,14 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import token_format
 from app.audit.models import AuditEvent
 from app.audit.repository import AuditRepository
+from app.db.base import utc_now
+from app.db.repository import KeysetPage
 
 
 class AuditAction:
@@ -54,6 +57,51 @@ class AuditService:
             )
         )
 
+    async def record_many(
+        self,
+        session: AsyncSession,
+        *,
+        actor: str,
+        action: str,
+        events: Sequence[tuple[uuid.UUID | None, uuid.UUID | None, dict[str, Any]]],
+    ) -> None:
+        """Many events of one action, as (integration_id, token_id, details), in bulk."""
+        at = utc_now()
+        await AuditRepository(session).insert_many(
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "at": at,
+                    "actor": actor,
+                    "action": action,
+                    "integration_id": integration_id,
+                    "token_id": token_id,
+                    "details": details,
+                }
+                for integration_id, token_id, details in events
+            ]
+        )
+
+    async def record_each(
+        self,
+        session: AsyncSession,
+        source: Select[Any],
+        *,
+        actor: str,
+        action: str,
+        detail_columns: Sequence[str],
+        static_details: dict[str, str | bool],
+    ) -> None:
+        """One event per row of ``source`` (see ``AuditRepository.insert_each``), set-based."""
+        await AuditRepository(session).insert_each(
+            source,
+            at=utc_now(),
+            actor=actor,
+            action=action,
+            detail_columns=detail_columns,
+            static_details=static_details,
+        )
+
     async def list_events(
         self,
         session: AsyncSession,
@@ -63,13 +111,15 @@ class AuditService:
         action: str | None = None,
         limit: int,
         offset: int,
-    ) -> tuple[Sequence[AuditEvent], int]:
+        after: tuple[Any, ...] | None = None,
+    ) -> KeysetPage[AuditEvent]:
         return await AuditRepository(session).list_events(
             integration_id=integration_id,
             token_id=token_id,
             action=action,
             limit=limit,
             offset=offset,
+            after=after,
         )
 
 

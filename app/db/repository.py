@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
 
@@ -34,6 +35,24 @@ class HasSoftDeletion(Protocol):
 
 IDModelT = TypeVar("IDModelT", bound=HasID)
 SoftDeletionModelT = TypeVar("SoftDeletionModelT", bound=HasSoftDeletion)
+
+
+# A list's ``total`` counts at most this many rows when it has to count them (a filter no
+# counter answers: ``q``, the integration list, the audit trail): beyond it the page says
+# ``total_exact: false`` and ``total`` is this lower bound ("1,000+"). Counting a
+# 200,000-row result on every page would cost more than reading the page; ``next_cursor``
+# pages on without knowing the total.
+COUNT_CAP = 1_000
+
+
+@dataclass(frozen=True)
+class KeysetPage(Generic[M]):
+    """One page of rows; ``next_after`` is the last row's sort key when the page is full."""
+
+    items: Sequence[M]
+    total: int
+    total_exact: bool
+    next_after: tuple[Any, ...] | None
 
 
 def escape_like(text: str) -> str:
@@ -65,6 +84,54 @@ class Repository(Generic[ModelT]):
         total = (await self.session.execute(count_statement)).scalar_one()
         rows = (await self.session.execute(statement.limit(limit).offset(offset))).scalars().all()
         return rows, total
+
+    async def capped_count(
+        self, statement: Select[Any], *, cap: int | None = None
+    ) -> tuple[int, bool]:
+        """How many rows ``statement`` selects, counting at most ``cap`` (and whether exact)."""
+        cap = COUNT_CAP if cap is None else cap
+        limited: Select[Any] = (
+            statement.with_only_columns(literal_column("1")).order_by(None).limit(cap + 1)
+        )
+        count = (
+            await self.session.execute(select(func.count()).select_from(limited.subquery()))
+        ).scalar_one()
+        return (cap, False) if count > cap else (count, True)
+
+    async def keyset_page(
+        self,
+        statement: Select[tuple[ModelT]],
+        *,
+        keys: Sequence[Any],
+        descending: bool,
+        limit: int,
+        offset: int,
+        after: tuple[Any, ...] | None,
+        total: int | None = None,
+    ) -> KeysetPage[ModelT]:
+        """A page ordered by ``keys`` (unique together, an index's columns in order).
+
+        ``after`` (a previous page's ``next_after``) continues right after that row, however
+        deep, at the cost of the page alone; ``offset`` still works but reads what it skips.
+        ``total``, when a counter already knows it, saves the count; otherwise the count is
+        capped at ``COUNT_CAP``.
+        """
+        exact = True
+        if total is None:
+            total, exact = await self.capped_count(statement)
+        if after is not None:
+            bound = tuple_(
+                *(literal(v, type_=key.type) for key, v in zip(keys, after, strict=True))
+            )
+            row = tuple_(*keys)
+            statement = statement.where(row < bound if descending else row > bound)
+        order = [key.desc() if descending else key.asc() for key in keys]
+        statement = statement.order_by(None).order_by(*order).limit(limit).offset(offset)
+        rows = (await self.session.execute(statement)).scalars().all()
+        next_after = (
+            tuple(getattr(rows[-1], key.key) for key in keys) if len(rows) == limit else None
+        )
+        return KeysetPage(rows, total, exact, next_after)
 
     def add(self, obj: ModelT) -> None:
         """Add without flushing: the row is written with the transaction's next flush."""

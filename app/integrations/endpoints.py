@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -14,9 +15,18 @@ from app.integrations.schemas import (
     IntegrationUpdate,
 )
 from app.integrations.service import IntegrationView, integration_service
-from app.schemas import NO_NUL, Page, PageDep
+from app.schemas import NO_NUL, Keyset, Page, PageDep
 
 router = APIRouter(prefix="/integrations", tags=["integrations"])
+
+# A cursor belongs to one sort: its key is (name or creation time, id).
+KEYSETS = {
+    sort: Keyset(
+        f"integrations{sort.value}" if sort.value.startswith("-") else f"integrations+{sort.value}",
+        [str if "name" in sort.value else datetime, uuid.UUID],
+    )
+    for sort in IntegrationSort
+}
 
 
 def render(view: IntegrationView) -> IntegrationOut:
@@ -53,11 +63,25 @@ async def list_integrations(
     active: bool | None = None,
     sort: IntegrationSort = IntegrationSort.CREATED_AT_DESC,
 ) -> Page[IntegrationOut]:
-    """List integrations (deleted ones are hidden)."""
-    views, total = await integration_service.list_integrations(
-        session, q=q, active=active, sort=sort, limit=page.limit, offset=page.offset
+    """List integrations (deleted ones are hidden); `cursor` pages deep in any sort."""
+    keyset = KEYSETS[sort]
+    result = await integration_service.list_integrations(
+        session,
+        q=q,
+        active=active,
+        sort=sort,
+        limit=page.limit,
+        offset=page.offset,
+        after=keyset.decode(page.cursor),
     )
-    return Page(items=[render(v) for v in views], total=total, limit=page.limit, offset=page.offset)
+    return Page(
+        items=[render(v) for v in result.items],
+        total=result.total,
+        total_exact=result.total_exact,
+        limit=page.limit,
+        offset=page.offset,
+        next_cursor=keyset.encode(result.next_after),
+    )
 
 
 @router.get("/{integration_id}", response_model=IntegrationOut)

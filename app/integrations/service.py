@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import AuditAction, audit_service
 from app.db.base import utc_now
+from app.db.repository import KeysetPage
 from app.errors import Conflict
 from app.integrations.models import Integration
 from app.integrations.repository import IntegrationRepository
@@ -54,11 +56,14 @@ class IntegrationService:
         sort: IntegrationSort,
         limit: int,
         offset: int,
-    ) -> tuple[list[IntegrationView], int]:
-        integrations, total = await IntegrationRepository(session).list(
-            q=q, active=active, sort=sort, limit=limit, offset=offset
+        after: tuple[Any, ...] | None = None,
+    ) -> KeysetPage[IntegrationView]:
+        page = await IntegrationRepository(session).list(
+            q=q, active=active, sort=sort, limit=limit, offset=offset, after=after
         )
-        return await self._views(session, integrations), total
+        return KeysetPage(
+            await self._views(session, page.items), page.total, page.total_exact, page.next_after
+        )
 
     async def create(
         self, session: AsyncSession, data: IntegrationCreate, *, actor: str
@@ -167,9 +172,10 @@ class IntegrationService:
     async def _views(
         self, session: AsyncSession, integrations: Sequence[Integration]
     ) -> list[IntegrationView]:
-        counts = await token_service.counts_by_status(session, [i.id for i in integrations])
+        counts = await token_service.counts_by_status(session, integrations)
         return [
-            IntegrationView(i, TokenCounts(**counts[i.id]._asdict())) for i in integrations
+            IntegrationView(i, TokenCounts(**c._asdict()))
+            for i, c in zip(integrations, counts, strict=True)
         ]
 
 

@@ -85,6 +85,7 @@ async def scan_expiring_tokens(
             repository = OutboxRepository(session)
             if not await repository.try_lock(SCAN_LOCK_KEY):
                 return queued  # another replica is scanning right now
+            await repository.plan_for_current_sizes()
             page = await TokenRepository(session).expiring_between(
                 expires_after=now - EXPIRED_LOOKBACK,
                 expires_until=now + WARN_7_DAYS,

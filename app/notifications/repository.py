@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.db.repository import Repository
@@ -50,6 +50,16 @@ class OutboxRepository(Repository[OutboxMessage]):
             )
             found.update(key for key in result.scalars() if key is not None)
         return found
+
+    async def plan_for_current_sizes(self) -> None:
+        """Plan this transaction's statements for the tables as they are now (PostgreSQL).
+
+        asyncpg prepares every statement, and PostgreSQL may keep a generic plan made while
+        ``outbox_messages`` was nearly empty: the dedupe lookup then stays a sequential scan
+        per page (measured: 0.5 s a page at 75,000 queued warnings, a quadratic scan).
+        """
+        if self._postgres:
+            await self.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
     async def try_lock(self, key: int) -> bool:
         """On PostgreSQL, a transaction-scoped advisory lock (False: someone else holds it).

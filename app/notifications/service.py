@@ -110,16 +110,22 @@ class NotificationService:
         *,
         actor: str,
         leaked: bool = False,
+        count: int | None = None,
     ) -> None:
-        """One summary for a mass revoke or a leak report, however many tokens (none: no mail)."""
-        if not tokens:
+        """One summary for a mass revoke or a leak report, however many tokens (none: no mail).
+
+        ``count`` is how many were revoked when ``tokens`` holds only the first of them (the
+        mail lists at most 50).
+        """
+        count = len(tokens) if count is None else count
+        if not count:
             return
         template = templates.tokens_leaked if leaked else templates.tokens_revoked
         self._queue(
             session,
             integration,
             NoticeKind.TOKENS_LEAKED if leaked else NoticeKind.TOKENS_REVOKED,
-            lambda at: template(integration, tokens, actor=actor, at=at),
+            lambda at: template(integration, tokens, actor=actor, at=at, count=count),
         )
 
     async def integration_active_changed(

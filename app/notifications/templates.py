@@ -70,10 +70,11 @@ def _facts(rows: Sequence[tuple[str, str]]) -> str:
     return "\n".join(f"  {label + ':':<{width}} {value}" for label, value in rows)
 
 
-def _token_list(tokens: Sequence[TokenFacts]) -> str:
+def _token_list(tokens: Sequence[TokenFacts], count: int) -> str:
+    """The first ``MAX_LISTED_TOKENS`` of ``count`` tokens (``tokens`` may hold only those)."""
     lines = [f"  - {_token_label(t)}, id {t.id}" for t in tokens[:MAX_LISTED_TOKENS]]
-    if len(tokens) > MAX_LISTED_TOKENS:
-        lines.append(f"  … and {len(tokens) - MAX_LISTED_TOKENS} more (see the audit trail)")
+    if count > MAX_LISTED_TOKENS:
+        lines.append(f"  … and {count - MAX_LISTED_TOKENS} more (see the audit trail)")
     return "\n".join(lines)
 
 
@@ -197,12 +198,19 @@ def token_revoked(
 
 
 def tokens_revoked(
-    integration: IntegrationFacts, tokens: Sequence[TokenFacts], *, actor: str, at: datetime
+    integration: IntegrationFacts,
+    tokens: Sequence[TokenFacts],
+    *,
+    actor: str,
+    at: datetime,
+    count: int | None = None,
 ) -> Mail:
-    count = len(tokens)
+    """``count`` (default: ``len(tokens)``) when ``tokens`` holds only the first ones."""
+    count = len(tokens) if count is None else count
     return _summary(
         integration,
         tokens,
+        count,
         subject=f"{count} access token{'s' if count != 1 else ''} revoked",
         lead=f"{count} access token{'s were' if count != 1 else ' was'} revoked at once:",
         by=("By", actor),
@@ -216,12 +224,18 @@ def tokens_revoked(
 
 
 def tokens_leaked(
-    integration: IntegrationFacts, tokens: Sequence[TokenFacts], *, actor: str, at: datetime
+    integration: IntegrationFacts,
+    tokens: Sequence[TokenFacts],
+    *,
+    actor: str,
+    at: datetime,
+    count: int | None = None,
 ) -> Mail:
-    count = len(tokens)
+    count = len(tokens) if count is None else count
     return _summary(
         integration,
         tokens,
+        count,
         subject=f"{count} leaked access token{'s' if count != 1 else ''} revoked",
         lead=(
             f"The secret{'s' if count != 1 else ''} of {count} access "
@@ -247,6 +261,7 @@ def tokens_leaked(
 def _summary(
     integration: IntegrationFacts,
     tokens: Sequence[TokenFacts],
+    count: int,
     *,
     subject: str,
     lead: str,
@@ -260,7 +275,7 @@ def _summary(
         _body(
             integration,
             lead=lead,
-            facts=_token_list(tokens)
+            facts=_token_list(tokens, count)
             + "\n\n"
             + _facts([*_integration_facts(integration), ("When", when(at)), by]),
             next_steps=next_steps,

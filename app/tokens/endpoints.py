@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, Body, Query, Response, status
@@ -10,7 +11,7 @@ from app.auth.dependencies import AdminRead, AdminWrite
 from app.db.base import utc_now
 from app.db.session import SessionDep
 from app.http import forbid_caching
-from app.schemas import NO_NUL, Page, PageDep
+from app.schemas import NO_NUL, Keyset, Page, PageDep
 from app.tokens.models import AccessToken, TokenStatus
 from app.tokens.schemas import (
     IssuedTokenOut,
@@ -26,6 +27,8 @@ from app.tokens.service import IssuedToken, token_service
 
 router = APIRouter(prefix="/integrations/{integration_id}/tokens", tags=["tokens"])
 leaked_router = APIRouter(prefix="/leaked-tokens", tags=["leaked tokens"])
+
+TOKENS_KEYSET = Keyset("tokens", [datetime, uuid.UUID])
 
 
 def render(token: AccessToken) -> TokenOut:
@@ -67,12 +70,23 @@ async def list_tokens(
         Query(max_length=200, pattern=NO_NUL, description="Name contains (case-insensitive)"),
     ] = None,
 ) -> Page[TokenOut]:
-    """List an integration's tokens, newest first."""
-    tokens, total = await token_service.list_tokens(
-        session, integration_id, status=status, q=q, limit=page.limit, offset=page.offset
+    """List an integration's tokens, newest first; `cursor` pages deep at one page's cost."""
+    result = await token_service.list_tokens(
+        session,
+        integration_id,
+        status=status,
+        q=q,
+        limit=page.limit,
+        offset=page.offset,
+        after=TOKENS_KEYSET.decode(page.cursor),
     )
     return Page(
-        items=[render(t) for t in tokens], total=total, limit=page.limit, offset=page.offset
+        items=[render(t) for t in result.items],
+        total=result.total,
+        total_exact=result.total_exact,
+        limit=page.limit,
+        offset=page.offset,
+        next_cursor=TOKENS_KEYSET.encode(result.next_after),
     )
 
 
@@ -80,7 +94,11 @@ async def list_tokens(
 async def mass_revoke_tokens(
     session: SessionDep, principal: AdminWrite, integration_id: uuid.UUID, body: MassRevoke
 ) -> MassRevokeResult:
-    """Revoke many tokens (or all) in one all-or-nothing transaction."""
+    """Revoke many tokens (or all) in one all-or-nothing transaction.
+
+    With `"all": true` the work is set-based however many tokens there are; the lists name
+    the oldest 1000 each, the counts are complete, and `truncated` says when a list is cut.
+    """
     return await token_service.mass_revoke(session, integration_id, body, actor=principal.actor)
 
 

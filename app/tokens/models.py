@@ -4,7 +4,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import Enum, ForeignKey, Index, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, UUIDPrimaryKey, utc_now
@@ -60,7 +60,51 @@ class AccessToken(UUIDPrimaryKey, Base):
     )
 
     __table_args__ = (
-        Index("ix_access_tokens_integration_created", "integration_id", "created_at"),
+        # An integration's tokens newest first, the id as tie-break (keyset pagination),
+        # all of them and split by revocation (the status filters).
+        Index("ix_access_tokens_integration_created", "integration_id", "created_at", "id"),
+        Index(
+            "ix_access_tokens_unrevoked",
+            "integration_id",
+            "created_at",
+            "id",
+            postgresql_where=text("revoked_at IS NULL"),
+            sqlite_where=text("revoked_at IS NULL"),
+        ),
+        Index(
+            "ix_access_tokens_revoked",
+            "integration_id",
+            "created_at",
+            "id",
+            postgresql_where=text("revoked_at IS NOT NULL"),
+            sqlite_where=text("revoked_at IS NOT NULL"),
+        ),
+        # Counting an integration's expired tokens (index-only) without touching the rest.
+        Index(
+            "ix_access_tokens_unrevoked_expiry",
+            "integration_id",
+            "expires_at",
+            postgresql_where=text("revoked_at IS NULL"),
+            sqlite_where=text("revoked_at IS NULL"),
+        ),
+        # The expiry scan: unrevoked tokens by expiry, paged by (expires_at, id).
+        Index(
+            "ix_access_tokens_expiry_scan",
+            "expires_at",
+            "id",
+            postgresql_where=text("revoked_at IS NULL AND expires_at IS NOT NULL"),
+            sqlite_where=text("revoked_at IS NULL AND expires_at IS NOT NULL"),
+        ),
+        # ``q`` (name contains) within one integration: on PostgreSQL one GIN index over
+        # the integration (btree_gin) and the name's trigrams (pg_trgm), so only that
+        # integration's matches are read; on SQLite a plain (integration_id, name_key).
+        Index(
+            "ix_access_tokens_integration_name_trgm",
+            "integration_id",
+            "name_key",
+            postgresql_using="gin",
+            postgresql_ops={"name_key": "gin_trgm_ops"},
+        ),
     )
 
     def status_at(self, now: datetime) -> TokenStatus:

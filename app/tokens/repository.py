@@ -1,18 +1,58 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    LargeBinary,
+    Select,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
-from app.db.repository import Repository, RepositoryIDMixin, escape_like
+from app.db.repository import KeysetPage, Repository, RepositoryIDMixin, escape_like
 from app.integrations.models import Integration
 from app.tokens.models import AccessToken, RevocationReason, TokenStatus
 
 # Ids per IN (...) list: well under every driver's bound-parameter limit.
 _IN_CHUNK = 500
+
+
+# The token list's order: newest first, the id as tie-break (an index's columns).
+LIST_KEYS = (AccessToken.created_at, AccessToken.id)
+
+
+class TokenSummary(NamedTuple):
+    """Enough of a token to name it in an answer, a mail or the audit trail."""
+
+    id: uuid.UUID
+    integration_id: uuid.UUID
+    name: str
+    hint: str
+    created_at: datetime
+    expires_at: datetime | None
+
+
+_SUMMARY_COLUMNS = (
+    AccessToken.id,
+    AccessToken.integration_id,
+    AccessToken.name,
+    AccessToken.hint,
+    AccessToken.created_at,
+    AccessToken.expires_at,
+)
 
 
 def status_condition(status: TokenStatus, now: datetime) -> ColumnElement[bool]:
@@ -24,16 +64,29 @@ def status_condition(status: TokenStatus, now: datetime) -> ColumnElement[bool]:
     return and_(not_revoked, or_(AccessToken.expires_at.is_(None), AccessToken.expires_at > now))
 
 
-class TokenCountsRow(NamedTuple):
-    active: int
-    expired: int
-    revoked: int
-
-
 class TokenRepository(RepositoryIDMixin[AccessToken], Repository[AccessToken]):
-    """All SQL on ``access_tokens`` (the hot path's lookups excepted: ``introspection.store``)."""
+    """All SQL on ``access_tokens`` (the hot path's lookups excepted: ``introspection.store``).
+
+    Lists of ids reach PostgreSQL as one array parameter (``= ANY($1)``): one prepared
+    statement whatever the count, and a primary-key (or digest) probe per id in its
+    generic plan too. SQLite gets ``IN (...)`` in chunks.
+    """
 
     model = AccessToken
+
+    @property
+    def _postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    def _in(
+        self, column: Any, values: Sequence[Any], item_type: Any
+    ) -> Iterator[ColumnElement[bool]]:
+        """Conditions that together select ``column IN values`` (one on PostgreSQL)."""
+        if self._postgres:
+            yield column == any_(bindparam(None, list(values), type_=ARRAY(item_type)))
+            return
+        for start in range(0, len(values), _IN_CHUNK):
+            yield column.in_(values[start : start + _IN_CHUNK])
 
     async def get_under(
         self, integration_id: uuid.UUID, token_id: uuid.UUID, *, for_update: bool = False
@@ -62,7 +115,10 @@ class TokenRepository(RepositoryIDMixin[AccessToken], Repository[AccessToken]):
         now: datetime,
         limit: int,
         offset: int,
-    ) -> tuple[Sequence[AccessToken], int]:
+        after: tuple[Any, ...] | None = None,
+        total: int | None = None,
+    ) -> KeysetPage[AccessToken]:
+        """Newest first; each status filter reads its partial index in order."""
         statement = select(AccessToken).where(AccessToken.integration_id == integration_id)
         if status is not None:
             statement = statement.where(status_condition(status, now))
@@ -70,18 +126,26 @@ class TokenRepository(RepositoryIDMixin[AccessToken], Repository[AccessToken]):
             statement = statement.where(
                 AccessToken.name_key.like(f"%{escape_like(q.casefold())}%", escape="\\")
             )
-        statement = statement.order_by(AccessToken.created_at.desc(), AccessToken.id.desc())
-        return await self.paginate(statement, limit=limit, offset=offset)
+        return await self.keyset_page(
+            statement,
+            keys=LIST_KEYS,
+            descending=True,
+            limit=limit,
+            offset=offset,
+            after=after,
+            total=total,
+        )
 
-    async def lock_under(
-        self, integration_id: uuid.UUID, token_ids: Sequence[uuid.UUID] | None
-    ) -> Sequence[AccessToken]:
-        """The integration's tokens (all, or those of ``token_ids``), locked for the transaction."""
-        statement = select(AccessToken).where(AccessToken.integration_id == integration_id)
-        if token_ids is not None:
-            statement = statement.where(AccessToken.id.in_(token_ids))
-        result = await self.session.execute(statement.with_for_update())
-        return result.scalars().all()
+    async def lock_ids(self, token_ids: Sequence[uuid.UUID]) -> list[AccessToken]:
+        """The tokens with these ids (any integration), locked, looked up by primary key."""
+        ordered = sorted(set(token_ids))
+        tokens: list[AccessToken] = []
+        for condition in self._in(AccessToken.id, ordered, Uuid()):
+            result = await self.session.execute(
+                select(AccessToken).where(condition).order_by(AccessToken.id).with_for_update()
+            )
+            tokens.extend(result.scalars())
+        return tokens
 
     async def revoke_if_not_revoked(
         self,
@@ -101,13 +165,12 @@ class TokenRepository(RepositoryIDMixin[AccessToken], Repository[AccessToken]):
         return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
     async def revoke_ids(
-        self, token_ids: Iterable[uuid.UUID], *, reason: RevocationReason, now: datetime
+        self, token_ids: Sequence[uuid.UUID], *, reason: RevocationReason, now: datetime
     ) -> None:
-        ids = list(token_ids)
-        for start in range(0, len(ids), _IN_CHUNK):
+        for condition in self._in(AccessToken.id, list(token_ids), Uuid()):
             await self.session.execute(
                 update(AccessToken)
-                .where(AccessToken.id.in_(ids[start : start + _IN_CHUNK]))
+                .where(condition)
                 .values(revoked_at=now, revocation_reason=reason)
                 .execution_options(synchronize_session=False)
             )
@@ -119,7 +182,11 @@ class TokenRepository(RepositoryIDMixin[AccessToken], Repository[AccessToken]):
         reason: RevocationReason,
         now: datetime,
         include_expired: bool,
-    ) -> list[uuid.UUID]:
+    ) -> int:
+        """One set-based UPDATE of every active (or unrevoked) token; returns how many.
+
+        The rows stay in the database: nothing is loaded into Python, however many.
+        """
         condition = (
             AccessToken.revoked_at.is_(None)
             if include_expired
@@ -129,35 +196,72 @@ class TokenRepository(RepositoryIDMixin[AccessToken], Repository[AccessToken]):
             update(AccessToken)
             .where(AccessToken.integration_id == integration_id, condition)
             .values(revoked_at=now, revocation_reason=reason)
-            .returning(AccessToken.id)
             .execution_options(synchronize_session=False)
         )
-        return list(result.scalars().all())
+        return result.rowcount  # type: ignore[attr-defined,no-any-return]
 
-    async def counts_by_status(
-        self, integration_ids: Sequence[uuid.UUID], *, now: datetime
-    ) -> dict[uuid.UUID, TokenCountsRow]:
-        """Active, expired and revoked tokens of each integration (zeros for none)."""
-        if not integration_ids:
-            return {}
-        revoked = AccessToken.revoked_at.is_not(None)
-        expired = AccessToken.revoked_at.is_(None) & (AccessToken.expires_at <= now)
+    async def first_with_status(
+        self, integration_id: uuid.UUID, status: TokenStatus, *, now: datetime, limit: int
+    ) -> Sequence[TokenSummary]:
+        """The oldest ``limit`` tokens in ``status`` (enough to name them, not whole rows)."""
         statement = (
-            select(
-                AccessToken.integration_id,
-                func.count(),
-                func.sum(case((revoked, 1), else_=0)),
-                func.sum(case((expired, 1), else_=0)),
-            )
-            .where(AccessToken.integration_id.in_(integration_ids))
-            .group_by(AccessToken.integration_id)
+            select(*_SUMMARY_COLUMNS)
+            .where(AccessToken.integration_id == integration_id, status_condition(status, now))
+            .order_by(*(key.asc() for key in LIST_KEYS))
+            .limit(limit)
         )
-        counts = {id_: TokenCountsRow(0, 0, 0) for id_ in integration_ids}
-        for integration_id, total, n_revoked, n_expired in await self.session.execute(statement):
-            counts[integration_id] = TokenCountsRow(
-                active=total - n_revoked - n_expired, expired=n_expired, revoked=n_revoked
+        return [TokenSummary(*row) for row in await self.session.execute(statement)]
+
+    def revoked_together(
+        self, integration_id: uuid.UUID, *, now: datetime, reason: RevocationReason
+    ) -> Select[Any]:
+        """The tokens one ``revoke_all`` at ``now`` revoked: id, integration_id, name, hint.
+
+        For writing their audit events set-based (``INSERT … SELECT``).
+        """
+        return select(
+            AccessToken.id.label("token_id"),
+            AccessToken.integration_id,
+            AccessToken.name,
+            AccessToken.hint,
+        ).where(
+            AccessToken.integration_id == integration_id,
+            AccessToken.revoked_at == now,
+            AccessToken.revocation_reason == reason,
+        )
+
+    async def expired_counts(
+        self, integration_ids: Sequence[uuid.UUID], *, now: datetime
+    ) -> dict[uuid.UUID, int]:
+        """Unrevoked but expired tokens per integration (index-only, on a partial index).
+
+        Active and revoked come from the integration's counters; only this one depends on
+        the clock.
+        """
+        counts = dict.fromkeys(integration_ids, 0)
+        for condition in self._in(AccessToken.integration_id, list(integration_ids), Uuid()):
+            statement = (
+                select(AccessToken.integration_id, func.count())
+                .where(
+                    condition,
+                    AccessToken.revoked_at.is_(None),
+                    AccessToken.expires_at <= now,
+                )
+                .group_by(AccessToken.integration_id)
             )
+            for integration_id, count in await self.session.execute(statement):
+                counts[integration_id] = count
         return counts
+
+    async def integrations_of_digests(self, digests: Sequence[bytes]) -> list[uuid.UUID]:
+        """Which integrations own tokens with these digests (no locks), in id order."""
+        found: set[uuid.UUID] = set()
+        for condition in self._in(AccessToken.token_digest, list(digests), LargeBinary()):
+            result = await self.session.execute(
+                select(AccessToken.integration_id).where(condition).distinct()
+            )
+            found.update(result.scalars())
+        return sorted(found)
 
     async def lock_by_digests(self, digests: Iterable[bytes]) -> list[AccessToken]:
         """The tokens with these digests, locked for the transaction.
@@ -167,10 +271,10 @@ class TokenRepository(RepositoryIDMixin[AccessToken], Repository[AccessToken]):
         """
         ordered = sorted(set(digests))
         tokens: list[AccessToken] = []
-        for start in range(0, len(ordered), _IN_CHUNK):
+        for condition in self._in(AccessToken.token_digest, ordered, LargeBinary()):
             result = await self.session.execute(
                 select(AccessToken)
-                .where(AccessToken.token_digest.in_(ordered[start : start + _IN_CHUNK]))
+                .where(condition)
                 .order_by(AccessToken.token_digest)
                 .with_for_update()
             )
@@ -202,10 +306,16 @@ class TokenRepository(RepositoryIDMixin[AccessToken], Repository[AccessToken]):
             .limit(limit)
         )
         if after is not None:
+            # A row comparison, not "a > x OR (a = x AND b > y)": only the row comparison is
+            # an index condition on (expires_at, id), so each page starts where the last
+            # ended instead of re-reading the window from its start (a quadratic scan).
             last_expiry, last_id = after
             statement = statement.where(
-                (AccessToken.expires_at > last_expiry)
-                | ((AccessToken.expires_at == last_expiry) & (AccessToken.id > last_id))
+                tuple_(AccessToken.expires_at, AccessToken.id)
+                > tuple_(
+                    literal(last_expiry, AccessToken.expires_at.type),
+                    literal(last_id, AccessToken.id.type),
+                )
             )
         result = await self.session.execute(statement)
         return [(token, integration) for token, integration in result.tuples()]

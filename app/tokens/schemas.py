@@ -105,10 +105,29 @@ class MassRevoke(InputSchema):
         return self
 
 
+# With "all": true, how many ids each list of the answer names at most (oldest first).
+MAX_LISTED_IDS = 1000
+
+
 class MassRevokeResult(BaseModel):
-    revoked: list[uuid.UUID]
-    already_inactive: list[uuid.UUID]
+    revoked: list[uuid.UUID] = Field(
+        description="Ids revoked now (with `all`: the oldest 1000; see `revoked_count`)."
+    )
+    already_inactive: list[uuid.UUID] = Field(
+        description="Ids already revoked or expired (with `all`: the oldest 1000)."
+    )
     not_found: list[uuid.UUID]
+    revoked_count: int = Field(default=0, description="How many tokens were revoked now.")
+    already_inactive_count: int = Field(
+        default=0, description="How many were already revoked or expired."
+    )
+    truncated: bool = Field(
+        default=False,
+        description=(
+            "True when a list holds fewer ids than its count; list the rest with "
+            "`GET .../tokens?status=revoked` or the audit trail."
+        ),
+    )
 
 
 MAX_LEAKED_SECRETS = 1000

@@ -8,25 +8,34 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import token_format
 from app.audit.service import AuditAction, audit_service
 from app.db.base import utc_now
+from app.db.repository import KeysetPage
 from app.errors import Conflict, InvalidInput, NotFound
 from app.integrations.models import Integration
 from app.integrations.repository import IntegrationRepository
-from app.introspection.invalidation import announce, token_key
+from app.introspection.invalidation import announce, integration_key, token_key
 from app.notifications.facts import IntegrationFacts, TokenFacts
 from app.notifications.service import notification_service
 from app.tokens.models import AccessToken, ExpirationPolicy, RevocationReason, TokenStatus
-from app.tokens.repository import TokenCountsRow, TokenRepository
-from app.tokens.schemas import Expiration, LeakResult, MassRevoke, MassRevokeResult, TokenIssue
+from app.tokens.repository import TokenRepository, TokenSummary
+from app.tokens.schemas import (
+    MAX_LISTED_IDS,
+    Expiration,
+    LeakResult,
+    MassRevoke,
+    MassRevokeResult,
+    TokenIssue,
+)
 
 POLICY_LIFETIMES: dict[ExpirationPolicy, timedelta] = {
     ExpirationPolicy.DAYS_7: timedelta(days=7),
@@ -42,6 +51,12 @@ class SelfRevocation(enum.Enum):
     REVOKED = "revoked"
     ALREADY_INACTIVE = "already_inactive"
     UNKNOWN = "unknown"  # malformed, or not one of ours
+
+
+class TokenCounts(NamedTuple):
+    active: int
+    expired: int
+    revoked: int
 
 
 @dataclass(frozen=True)
@@ -97,10 +112,32 @@ class TokenService:
         q: str | None,
         limit: int,
         offset: int,
-    ) -> tuple[Sequence[AccessToken], int]:
-        await _live_integration(session, integration_id)
+        after: tuple[Any, ...] | None = None,
+    ) -> KeysetPage[AccessToken]:
+        """A page of the integration's tokens, newest first.
+
+        ``total`` comes from the integration's counters (exact, without counting its tokens)
+        unless ``q`` is given; then it is a capped count.
+        """
+        integration = await _live_integration(session, integration_id)
+        now = utc_now()
+        total: int | None = None
+        if not q:
+            counts = (await self.counts_by_status(session, [integration], now=now))[0]
+            total = (
+                integration.token_count
+                if status is None
+                else getattr(counts, status.value)
+            )
         return await TokenRepository(session).list_under(
-            integration_id, status=status, q=q, now=utc_now(), limit=limit, offset=offset
+            integration_id,
+            status=status,
+            q=q,
+            now=now,
+            limit=limit,
+            offset=offset,
+            after=after,
+            total=total,
         )
 
     async def issue(
@@ -118,6 +155,7 @@ class TokenService:
             expires_at=expires_at,
             now=now,
         )
+        await IntegrationRepository(session).count_tokens(integration_id, issued=1)
         await audit_service.record(
             session,
             actor=actor,
@@ -134,7 +172,9 @@ class TokenService:
     async def revoke(
         self, session: AsyncSession, integration_id: uuid.UUID, token_id: uuid.UUID, *, actor: str
     ) -> AccessToken:
-        integration = await _live_integration(session, integration_id)
+        # The integration first, then the token: every revoke locks in that order (its
+        # counters change too), so two of them cannot deadlock.
+        integration = await _live_integration(session, integration_id, for_update=True)
         token = await self._get_under(session, integration_id, token_id, for_update=True)
         now = utc_now()
         if token.status_at(now) != TokenStatus.ACTIVE:
@@ -142,6 +182,7 @@ class TokenService:
         await TokenRepository(session).update(
             token, {"revoked_at": now, "revocation_reason": RevocationReason.REVOKED}
         )
+        await IntegrationRepository(session).count_tokens(integration_id, revoked=1)
         await announce(session, [token_key(token.token_digest)])
         await self._audit_revoked(session, [token], reason="revoked", actor=actor)
         await notification_service.token_revoked(
@@ -153,17 +194,19 @@ class TokenService:
         self, session: AsyncSession, integration_id: uuid.UUID, data: MassRevoke, *, actor: str
     ) -> MassRevokeResult:
         integration = await _live_integration(session, integration_id, for_update=True)
-        requested = list(dict.fromkeys(data.token_ids)) if data.token_ids is not None else None
+        if data.token_ids is None:
+            return await self._revoke_all(session, integration, actor=actor)
+        requested = list(dict.fromkeys(data.token_ids))
         repository = TokenRepository(session)
-        tokens = {t.id: t for t in await repository.lock_under(integration_id, requested)}
+        # By primary key only: a token of another integration is simply "not found" here.
+        tokens = {
+            t.id: t
+            for t in await repository.lock_ids(requested)
+            if t.integration_id == integration_id
+        }
         now = utc_now()
-        order = (
-            requested
-            if requested is not None
-            else sorted(tokens, key=lambda i: tokens[i].created_at)
-        )
         result = MassRevokeResult(revoked=[], already_inactive=[], not_found=[])
-        for token_id in order:
+        for token_id in requested:
             token = tokens.get(token_id)
             if token is None:
                 result.not_found.append(token_id)
@@ -171,7 +214,12 @@ class TokenService:
                 result.revoked.append(token_id)
             else:
                 result.already_inactive.append(token_id)
+        result.revoked_count = len(result.revoked)
+        result.already_inactive_count = len(result.already_inactive)
         await repository.revoke_ids(result.revoked, reason=RevocationReason.REVOKED, now=now)
+        await IntegrationRepository(session).count_tokens(
+            integration_id, revoked=len(result.revoked)
+        )
         revoked = [tokens[i] for i in result.revoked]
         await announce(session, [token_key(t.token_digest) for t in revoked])
         await self._audit_revoked(session, revoked, reason="revoked", actor=actor, mass=True)
@@ -202,6 +250,65 @@ class TokenService:
         )
         return SelfRevocation.REVOKED
 
+    async def _revoke_all(
+        self, session: AsyncSession, integration: Integration, *, actor: str
+    ) -> MassRevokeResult:
+        """Revoke every active token of a locked integration, however many, set-based.
+
+        One UPDATE, one INSERT … SELECT of a ``token.revoked`` event per token, one
+        invalidation of the integration's key, one mail naming the first 50: the work in
+        Python is bounded, so the event loop keeps serving while the database writes. The
+        answer names the first 1000 of each list (oldest first) with the full counts.
+        """
+        repository = TokenRepository(session)
+        now = utc_now()
+        listed = await repository.first_with_status(
+            integration.id, TokenStatus.ACTIVE, now=now, limit=MAX_LISTED_IDS
+        )
+        inactive = sorted(
+            [
+                *await repository.first_with_status(
+                    integration.id, TokenStatus.REVOKED, now=now, limit=MAX_LISTED_IDS
+                ),
+                *await repository.first_with_status(
+                    integration.id, TokenStatus.EXPIRED, now=now, limit=MAX_LISTED_IDS
+                ),
+            ],
+            key=lambda t: (t.created_at, t.id),
+        )[:MAX_LISTED_IDS]
+        revoked_count = await repository.revoke_all(
+            integration.id, reason=RevocationReason.REVOKED, now=now, include_expired=False
+        )
+        already_inactive_count = integration.token_count - revoked_count
+        await IntegrationRepository(session).count_tokens(integration.id, revoked=revoked_count)
+        # One key drops every token of the integration from every cache (not one per token).
+        await announce(session, [integration_key(integration.id)])
+        await audit_service.record_each(
+            session,
+            repository.revoked_together(
+                integration.id, now=now, reason=RevocationReason.REVOKED
+            ),
+            actor=actor,
+            action=AuditAction.TOKEN_REVOKED,
+            detail_columns=["name", "hint"],
+            static_details={"reason": "revoked", "mass": True},
+        )
+        await notification_service.tokens_revoked(
+            session,
+            IntegrationFacts.of(integration),
+            [_facts(t) for t in listed[:50]],
+            actor=actor,
+            count=revoked_count,
+        )
+        return MassRevokeResult(
+            revoked=[t.id for t in listed],
+            already_inactive=[t.id for t in inactive],
+            not_found=[],
+            revoked_count=revoked_count,
+            already_inactive_count=already_inactive_count,
+            truncated=revoked_count > len(listed) or already_inactive_count > len(inactive),
+        )
+
     async def revoke_leaked(
         self, session: AsyncSession, secrets: Sequence[str], *, actor: str
     ) -> LeakResult:
@@ -213,6 +320,10 @@ class TokenService:
         # Malformed or wrong-checksum strings cannot be ours: no database lookup for them.
         digests = [token_format.digest(s) for s in distinct if token_format.is_well_formed(s)]
         repository = TokenRepository(session)
+        # Integrations before tokens, like every revoke (their counters change), in id order.
+        await IntegrationRepository(session).lock_including_deleted(
+            await repository.integrations_of_digests(digests)
+        )
         tokens = await repository.lock_by_digests(digests)
         now = utc_now()
         leaked = [t for t in tokens if t.status_at(now) == TokenStatus.ACTIVE]
@@ -222,6 +333,8 @@ class TokenService:
             unknown=len(distinct) - len(tokens),
         )
         await repository.revoke_ids([t.id for t in leaked], reason=RevocationReason.LEAKED, now=now)
+        for integration_id, n in Counter(t.integration_id for t in leaked).items():
+            await IntegrationRepository(session).count_tokens(integration_id, revoked=n)
         await announce(session, [token_key(t.token_digest) for t in leaked])
         await self._audit_revoked(session, leaked, reason="leaked", actor=actor)
         await audit_service.record(
@@ -240,18 +353,38 @@ class TokenService:
 
         The caller announces the integration's invalidation and audits the deletion.
         """
-        revoked_ids = await TokenRepository(session).revoke_all(
+        revoked = await TokenRepository(session).revoke_all(
             integration_id,
             reason=RevocationReason.INTEGRATION_DELETED,
             now=now,
             include_expired=True,
         )
-        return len(revoked_ids)
+        await IntegrationRepository(session).count_tokens(integration_id, revoked=revoked)
+        return revoked
 
     async def counts_by_status(
-        self, session: AsyncSession, integration_ids: Sequence[uuid.UUID]
-    ) -> dict[uuid.UUID, TokenCountsRow]:
-        return await TokenRepository(session).counts_by_status(integration_ids, now=utc_now())
+        self,
+        session: AsyncSession,
+        integrations: Sequence[Integration],
+        *,
+        now: datetime | None = None,
+    ) -> list[TokenCounts]:
+        """Active, expired and revoked tokens of each integration, in the same order.
+
+        From the counters kept with every issue and revoke, plus one index-only count of
+        unrevoked tokens that have expired since (the only part that moves with the clock).
+        """
+        expired = await TokenRepository(session).expired_counts(
+            [i.id for i in integrations], now=now or utc_now()
+        )
+        return [
+            TokenCounts(
+                active=i.token_count - i.revoked_token_count - expired[i.id],
+                expired=expired[i.id],
+                revoked=i.revoked_token_count,
+            )
+            for i in integrations
+        ]
 
     async def regenerate(
         self,
@@ -285,6 +418,7 @@ class TokenService:
         )
         if not won:
             raise Conflict("The token was revoked or regenerated concurrently.")
+        await IntegrationRepository(session).count_tokens(integration_id, issued=1, revoked=1)
         await announce(session, [token_key(old.token_digest)])
         await audit_service.record(
             session,
@@ -353,18 +487,16 @@ class TokenService:
         actor: str,
         mass: bool = False,
     ) -> None:
+        """One ``token.revoked`` event per token, written in bulk."""
+        events: list[tuple[uuid.UUID | None, uuid.UUID | None, dict[str, Any]]] = []
         for token in tokens:
-            details: dict[str, object] = {"name": token.name, "hint": token.hint, "reason": reason}
+            details: dict[str, Any] = {"name": token.name, "hint": token.hint, "reason": reason}
             if mass:
                 details["mass"] = True
-            await audit_service.record(
-                session,
-                actor=actor,
-                action=AuditAction.TOKEN_REVOKED,
-                integration_id=token.integration_id,
-                token_id=token.id,
-                details=details,
-            )
+            events.append((token.integration_id, token.id, details))
+        await audit_service.record_many(
+            session, actor=actor, action=AuditAction.TOKEN_REVOKED, events=events
+        )
 
     @staticmethod
     async def _notify_leaked(
@@ -394,6 +526,10 @@ class TokenService:
             "expiration_policy": token.expiration_policy.value,
             "expires_at": token.expires_at.isoformat() if token.expires_at else None,
         }
+
+
+def _facts(token: TokenSummary) -> TokenFacts:
+    return TokenFacts(token.id, token.name, token.hint, token.created_at, token.expires_at)
 
 
 token_service = TokenService()

@@ -85,7 +85,14 @@ async def test_unknown_action_matches_nothing(
 ) -> None:
     await create_integration(client, admin_headers)
     page = await list_events(client, admin_headers, action="no.such.action")
-    assert page == {"items": [], "total": 0, "limit": 50, "offset": 0}
+    assert page == {
+        "items": [],
+        "total": 0,
+        "limit": 50,
+        "offset": 0,
+        "total_exact": True,
+        "next_cursor": None,
+    }
 
 
 async def test_pagination_reports_limit_offset_and_total(

@@ -304,7 +304,7 @@ async def test_list_is_newest_first_with_page_envelope(
     response = await client.get(INTEGRATIONS, headers=admin_headers)
     assert response.status_code == 200
     body = response.json()
-    assert body.keys() == {"items", "total", "limit", "offset"}
+    assert body.keys() == {"items", "total", "limit", "offset", "total_exact", "next_cursor"}
     assert (body["total"], body["limit"], body["offset"]) == (3, 50, 0)
     assert [item["name"] for item in body["items"]] == ["third", "second", "first"]
     assert all(item.keys() == INTEGRATION_FIELDS for item in body["items"])

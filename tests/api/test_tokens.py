@@ -404,7 +404,7 @@ async def test_list_is_newest_first_and_never_shows_secrets(
     await issue_token(client, admin_headers, other["id"])
     response = await client.get(tokens_url(integration_id), headers=admin_headers)
     body = response.json()
-    assert body.keys() == {"items", "total", "limit", "offset"}
+    assert body.keys() == {"items", "total", "limit", "offset", "total_exact", "next_cursor"}
     assert (body["total"], body["limit"], body["offset"]) == (3, 50, 0)
     assert [item["name"] for item in body["items"]] == ["t2", "t1", "t0"]
     for item in body["items"]:
@@ -568,6 +568,9 @@ async def test_mass_revoke_sorts_ids_into_outcomes(
         "revoked": [active_a, active_b],
         "already_inactive": [revoked, expired],
         "not_found": [unknown, foreign],
+        "revoked_count": 2,
+        "already_inactive_count": 2,
+        "truncated": False,
     }
     status = {
         t["id"]: (t["status"], t["revocation_reason"])
@@ -617,7 +620,14 @@ async def test_mass_revoke_all_of_an_integration_without_tokens(
     client: httpx.AsyncClient, admin_headers: Headers, integration_id: str
 ) -> None:
     response = await mass_revoke(client, admin_headers, integration_id, {"all": True})
-    assert response.json() == {"revoked": [], "already_inactive": [], "not_found": []}
+    assert response.json() == {
+        "revoked": [],
+        "already_inactive": [],
+        "not_found": [],
+        "revoked_count": 0,
+        "already_inactive_count": 0,
+        "truncated": False,
+    }
 
 
 async def test_mass_revoke_accepts_1000_ids(
@@ -668,17 +678,11 @@ async def test_mass_revoke_is_all_or_nothing(
         for i in range(3)
     ]
     before = await snapshot(client, admin_headers)
-    record = audit_service.record
-    calls = 0
 
-    async def fail_on_second_revocation(*args: Any, **kwargs: Any) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 2:
-            raise Conflict("injected failure")
-        await record(*args, **kwargs)
+    async def fail_after_the_update(*args: Any, **kwargs: Any) -> None:
+        raise Conflict("injected failure")  # the tokens are updated (unflushed audit) by now
 
-    monkeypatch.setattr(audit_service, "record", fail_on_second_revocation)
+    monkeypatch.setattr(audit_service, "record_many", fail_after_the_update)
     response = await mass_revoke(client, admin_headers, integration_id, {"token_ids": ids})
     monkeypatch.undo()
     assert_problem(response, 409)
