@@ -154,6 +154,17 @@ async def _exists(database: str) -> bool:
         await connection.close()
 
 
+async def _templates(size_name: str) -> list[str]:
+    connection = await asyncpg.connect(SERVER_URL)
+    try:
+        rows = await connection.fetch(
+            "SELECT datname FROM pg_database WHERE datname LIKE $1", f"gi_scale_tpl_{size_name}_%"
+        )
+        return [row[0] for row in rows]
+    finally:
+        await connection.close()
+
+
 def ensure_template(size: Size) -> str:
     """The template database of ``size``, seeded once per seed/migrations fingerprint."""
     name = f"gi_scale_tpl_{size.name}_{_fingerprint()}"
@@ -161,6 +172,8 @@ def ensure_template(size: Size) -> str:
         print(f"{size.name}: reusing template {name}", flush=True)
         return name
     started = time.perf_counter()
+    for stale in asyncio.run(_templates(size.name)):  # of older seeds or migrations
+        asyncio.run(_server_execute(f'DROP DATABASE IF EXISTS "{stale}" WITH (FORCE)'))
     building = name + "_building"
     asyncio.run(
         _server_execute(
