@@ -239,12 +239,13 @@ class TokenService:
         """
         if not token_format.is_well_formed(secret):
             return SelfRevocation.UNKNOWN
-        repository = TokenRepository(session)
-        token = await repository.get_by_digest(token_format.digest(secret), for_update=True)
+        token = await TokenRepository(session).get_by_digest(token_format.digest(secret))
         if token is None:
             return SelfRevocation.UNKNOWN
         if token.status_at(utc_now()) != TokenStatus.ACTIVE:
             return SelfRevocation.ALREADY_INACTIVE
+        # revoke() locks the integration, then the token, as every revoke does (no
+        # deadlock), updates its counters, and re-checks the status under the lock.
         await self.revoke(
             session, token.integration_id, token.id, actor=f"integration:{token.integration_id}"
         )

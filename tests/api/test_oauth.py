@@ -126,6 +126,9 @@ async def test_a_token_revokes_itself(
     token = (await client.get(token_url + issued["token"]["id"], headers=admin_headers)).json()
     assert token["status"] == "revoked"
     assert token["revocation_reason"] == "revoked"
+    integration_url = f"/api/v1/integrations/{issued['token']['integration_id']}"
+    counts = (await client.get(integration_url, headers=admin_headers)).json()["token_counts"]
+    assert counts == {"active": 0, "expired": 0, "revoked": 1}
     events = (
         await client.get(
             "/api/v1/audit-events",
