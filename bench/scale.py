@@ -40,6 +40,7 @@ from sqlalchemy.engine import make_url
 
 from app.notifications.repository import SCAN_LOCK_KEY
 from app.schemas import Keyset
+from bench import cache_rss, connections
 from bench.seed import fast_secret
 from devkit.server import ROOT, HttpClient, RunningServer, run_cli, uvicorn_server
 
@@ -671,8 +672,6 @@ def print_report(
     print("|---|---:|---:|")
     for name, (first, second) in scans.items():
         print(f"| {name} | {first:.2f} | {second:.2f} |")
-    # --- fleet measurements (connection peak under --workers 4, RSS per worker) -----------
-    # Added here by the connection-budget work (issue 13, other half): one more table.
 
 
 def main() -> None:
@@ -707,6 +706,11 @@ def main() -> None:
         print(f"  {size.name}: expiry scan passes: {scans[size.name]}", flush=True)
     if len(sizes) == 2:
         print_report(sizes[0], sizes[1], revokes, scans)
+        # The fleet: connections of `serve --workers 4` under load, and a worker's RSS with a
+        # full introspection cache (each also runs alone: make bench-connections,
+        # python -m bench.cache_rss).
+        connections.main()
+        cache_rss.main()
 
 
 if __name__ == "__main__":
