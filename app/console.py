@@ -77,7 +77,7 @@ async def console_without_slash() -> RedirectResponse:
     return RedirectResponse(f"{PREFIX}/", status_code=307)
 
 
-@router.get(PREFIX + "/{path:path}")
+@router.api_route(PREFIX + "/{path:path}", methods=["GET", "HEAD"])  # HEAD: link checkers
 async def console(path: str) -> Response:
     """The console's files; any other path under it is a client-side route."""
     return _serve(path)
