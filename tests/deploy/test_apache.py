@@ -7,13 +7,9 @@ example's ${VARIABLES} come from Apache's environment, as in production.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +18,7 @@ from typing import Any
 import pytest
 
 from devkit.server import ROOT, free_port
-from tests.deploy.test_nginx import issue
+from tests.deploy.gateways import issue, through_gateway, wait_for_gateway
 
 APACHE = shutil.which("apache2") or (
     "/usr/sbin/apache2" if Path("/usr/sbin/apache2").exists() else None
@@ -101,49 +97,22 @@ Include {ROOT / "deploy/apache/mod_oauth2.conf"}
         stderr=subprocess.PIPE,
     )
     try:
-        _wait_for_port(process, port, root)
+        wait_for_gateway(process, port, lambda: _exit_report(process, root))
         yield port
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def _wait_for_port(process: subprocess.Popen[bytes], port: int, root: Path) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
-            log = (root / "error.log").read_text() if (root / "error.log").exists() else ""
-            raise RuntimeError(f"apache exited: {stderr}\n{log}")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-        except urllib.error.HTTPError:
-            return  # Apache answers (401: no token), so it is up
-        except OSError:
-            time.sleep(0.05)
-            continue
-        return
-    raise RuntimeError("apache did not start")
 
 
-def through_apache(
-    port: int, token: str | None, extra: dict[str, str] | None = None
-) -> tuple[int, Any, dict[str, str]]:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/orders", headers=extra or {})
-    if token is not None:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read()), dict(response.headers)
-    except urllib.error.HTTPError as error:
-        return error.code, None, dict(error.headers)
 
 
 def test_active_token_reaches_upstream_with_identity_from_the_service(
     apache: int, service: dict[str, Any]
 ) -> None:
     secret, token = issue(service)
-    status, seen, _ = through_apache(
+    status, seen, _ = through_gateway(
         apache, secret, {"X-Integration-Id": "spoofed", "X-Gateway-Authorization": "Basic c3Bvb2Y="}
     )
     assert status == 200
@@ -159,10 +128,10 @@ def test_revoked_token_is_stopped_at_once_despite_the_earlier_pass(
     apache: int, service: dict[str, Any]
 ) -> None:
     secret, token = issue(service)
-    assert through_apache(apache, secret)[0] == 200
+    assert through_gateway(apache, secret)[0] == 200
     url = f"/api/v1/integrations/{token['integration_id']}/tokens/{token['id']}/revoke"
     assert service["http"].request("POST", url, headers=service["admin"])[0] == 200
-    status, seen, headers = through_apache(apache, secret)
+    status, seen, headers = through_gateway(apache, secret)
     assert status == 401
     assert seen is None
     assert headers.get("WWW-Authenticate", "").lower().startswith("bearer")
@@ -170,16 +139,16 @@ def test_revoked_token_is_stopped_at_once_despite_the_earlier_pass(
 
 def test_deactivated_integration_is_stopped_at_once(apache: int, service: dict[str, Any]) -> None:
     secret, token = issue(service)
-    assert through_apache(apache, secret)[0] == 200
+    assert through_gateway(apache, secret)[0] == 200
     url = f"/api/v1/integrations/{token['integration_id']}"
     status, _ = service["http"].json("PATCH", url, {"active": False}, service["admin"])
     assert status == 200
-    assert through_apache(apache, secret)[0] == 401
+    assert through_gateway(apache, secret)[0] == 401
 
 
 @pytest.mark.parametrize("token", [None, "ssg_unknown", "not-a-token"])
 def test_missing_or_unknown_token_is_401(apache: int, token: str | None) -> None:
-    status, seen, _ = through_apache(apache, token)
+    status, seen, _ = through_gateway(apache, token)
     assert status == 401
     assert seen is None
 
@@ -213,3 +182,9 @@ def test_mod_auth_openidc_example_is_valid_apache_configuration(tmp_path: Path) 
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def _exit_report(process: subprocess.Popen[bytes], root: Path) -> str:
+    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    log = (root / "error.log").read_text() if (root / "error.log").exists() else ""
+    return f"{stderr}\n{log}"

@@ -7,14 +7,10 @@ in front of a tiny upstream that echoes the headers it received and of the real 
 from __future__ import annotations
 
 import base64
-import json
 import os
 import shutil
 import subprocess
 import time
-import urllib.error
-import urllib.request
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +20,7 @@ from typing import Any
 import pytest
 
 from devkit.server import ROOT, free_port
+from tests.deploy.gateways import issue, through_gateway, wait_for_gateway
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 if NGINX is None and os.environ.get("CI") == "true":
@@ -83,68 +80,26 @@ http {{
         stderr=subprocess.PIPE,
     )
     try:
-        _wait_for_port(process, port)
+        wait_for_gateway(
+            process, port, lambda: repr(process.stderr.read() if process.stderr else b"")
+        )
         yield port
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def _wait_for_port(process: subprocess.Popen[bytes], port: int) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"nginx exited: {process.stderr.read() if process.stderr else b''!r}"
-            )
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-        except urllib.error.HTTPError:
-            return  # nginx answers (401: no token), so it is up
-        except OSError:
-            time.sleep(0.05)
-            continue
-        return
-    raise RuntimeError("nginx did not start")
 
 
-def through_nginx(
-    port: int, token: str | None, extra: dict[str, str] | None = None
-) -> tuple[int, Any, dict[str, str]]:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/orders", headers=extra or {})
-    if token is not None:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read()), dict(response.headers)
-    except urllib.error.HTTPError as error:
-        return error.code, None, dict(error.headers)
 
 
-def issue(service: dict[str, Any], **policy: Any) -> tuple[str, dict[str, Any]]:
-    http, admin = service["http"], service["admin"]
-    status, integration = http.json(
-        "POST",
-        "/api/v1/integrations",
-        {"name": f"nginx-{uuid.uuid4().hex[:6]}", "notification_email": "ops@example.com"},
-        admin,
-    )
-    assert status == 201, integration
-    status, issued = http.json(
-        "POST",
-        f"/api/v1/integrations/{integration['id']}/tokens",
-        {"name": "gateway test", "expiration_policy": "never", **policy},
-        admin,
-    )
-    assert status == 201, issued
-    return issued["secret"], issued["token"]
 
 
 def test_active_token_reaches_upstream_with_identity_but_without_gateway_credential(
     nginx: int, service: dict[str, Any]
 ) -> None:
     secret, token = issue(service)
-    status, seen, _ = through_nginx(
+    status, seen, _ = through_gateway(
         nginx, secret, {"X-Integration-Id": "spoofed", "X-Gateway-Authorization": "Basic c3Bvb2Y="}
     )
     assert status == 200
@@ -157,10 +112,10 @@ def test_active_token_reaches_upstream_with_identity_but_without_gateway_credent
 
 def test_revoked_token_is_stopped_at_the_gateway(nginx: int, service: dict[str, Any]) -> None:
     secret, token = issue(service)
-    assert through_nginx(nginx, secret)[0] == 200
+    assert through_gateway(nginx, secret)[0] == 200
     url = f"/api/v1/integrations/{token['integration_id']}/tokens/{token['id']}/revoke"
     assert service["http"].request("POST", url, headers=service["admin"])[0] == 200
-    status, seen, headers = through_nginx(nginx, secret)
+    status, seen, headers = through_gateway(nginx, secret)
     assert status == 401
     assert seen is None
     assert headers.get("WWW-Authenticate") == 'Bearer error="invalid_token"'
@@ -170,11 +125,11 @@ def test_expired_token_is_stopped_at_the_gateway(nginx: int, service: dict[str, 
     expires_at = datetime.now(UTC) + timedelta(seconds=1.5)
     secret, _ = issue(service, expiration_policy="custom", expires_at=expires_at.isoformat())
     time.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()) + 0.2)
-    assert through_nginx(nginx, secret)[0] == 401
+    assert through_gateway(nginx, secret)[0] == 401
 
 
 @pytest.mark.parametrize("token", [None, "ssg_unknown", "not-a-token"])
 def test_missing_or_unknown_token_is_401(nginx: int, token: str | None) -> None:
-    status, seen, _ = through_nginx(nginx, token)
+    status, seen, _ = through_gateway(nginx, token)
     assert status == 401
     assert seen is None
