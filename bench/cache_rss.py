@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import threading
 from pathlib import Path
 from urllib.parse import urlencode
 
 import asyncpg
 
-from bench.run import basic, create_database, drop_database
+from bench.run import basic, bench_env, create_database, drop_database
 from bench.seed import seed_integrations, seed_tokens
 from devkit.server import HttpClient, run_cli, uvicorn_server
 
@@ -66,16 +65,11 @@ def _introspect_all(port: int, gateway: str, secrets: list[str]) -> int:
 
 def main() -> None:
     url = asyncio.run(create_database())
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "ENVIRONMENT": "test",
-        "ISSUER": "https://bench.test",
-        "ACCESS_LOG": "false",
-        "LOG_LEVEL": "warning",
-        "INTROSPECTION_CACHE_SIZE": str(CACHE_ENTRIES),
-        "INTROSPECTION_CACHE_TTL_SECONDS": "3600",  # nothing expires while it fills
-    }
+    env = bench_env(
+        url,
+        INTROSPECTION_CACHE_SIZE=str(CACHE_ENTRIES),
+        INTROSPECTION_CACHE_TTL_SECONDS="3600",  # nothing expires while it fills
+    )
     try:
         run_cli(env, "migrate")
         gateway = basic(json.loads(run_cli(env, "create-introspection-client", "bench")))

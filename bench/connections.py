@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 import asyncpg
 
 from app.config import Settings
-from bench.run import basic, create_database, drop_database, ensure_wrk, seed
+from bench.run import basic, bench_env, create_database, drop_database, ensure_wrk, seed
 from devkit.server import ROOT, HttpClient, run_cli, uvicorn_server
 
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
@@ -97,15 +97,7 @@ def management_load(port: int, admin: dict[str, str], stop: threading.Event) -> 
 def main() -> None:
     wrk = ensure_wrk()
     url = asyncio.run(create_database())
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "ENVIRONMENT": "test",
-        "ISSUER": "https://bench.test",
-        "ACCESS_LOG": "false",
-        "LOG_LEVEL": "warning",
-        "INTROSPECTION_CACHE_SIZE": "0",
-    }
+    env = bench_env(url, INTROSPECTION_CACHE_SIZE="0")
     settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
     budget = settings.connection_budget
     workdir = Path(tempfile.mkdtemp(prefix="gi-bench-conn-"))

@@ -190,7 +190,7 @@ def basic(client: dict[str, str]) -> str:
 # --- revocation visibility -----------------------------------------------------------------
 
 
-def _login(http: HttpClient, username: str) -> dict[str, str]:
+def login(http: HttpClient, username: str) -> dict[str, str]:
     status, body = http.request(
         "POST",
         "/api/v1/auth/token",
@@ -210,7 +210,7 @@ def _active(http: HttpClient, gateway: dict[str, str], secret: str) -> bool:
 def visibility_delays(
     writer: HttpClient, reader: HttpClient, username: str, gateway: dict[str, str]
 ) -> list[float]:
-    admin = _login(writer, username)
+    admin = login(writer, username)
     status, integration = writer.json(
         "POST",
         "/api/v1/integrations",
@@ -294,17 +294,23 @@ def service_rounds(
     return results
 
 
-def main() -> None:
-    wrk = ensure_wrk()
-    url = asyncio.run(create_database())
-    env = {
+def bench_env(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a benchmarked ``serve``: quiet logs, a fixed issuer."""
+    return {
         **os.environ,
-        "DATABASE_URL": url,
+        "DATABASE_URL": database_url,
         "ENVIRONMENT": "test",
         "ISSUER": "https://bench.test",
         "ACCESS_LOG": "false",
         "LOG_LEVEL": "warning",
+        **extra,
     }
+
+
+def main() -> None:
+    wrk = ensure_wrk()
+    url = asyncio.run(create_database())
+    env = bench_env(url)
     workdir = Path(tempfile.mkdtemp(prefix="gi-bench-"))
     try:
         run_cli(env, "migrate")

@@ -41,13 +41,13 @@ from sqlalchemy.engine import make_url
 from app.notifications.repository import SCAN_LOCK_KEY
 from app.schemas import Keyset
 from bench import cache_rss, connections
-from bench.seed import fast_secret
+from bench.run import PASSWORD, login
+from bench.seed import TOKEN_COLUMNS, fast_secret
 from devkit.server import ROOT, HttpClient, RunningServer, run_cli, uvicorn_server
 
 SERVER_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REPEATS = int(os.environ.get("BENCH_REPEATS", "30"))
 WARMUP = 3
-PASSWORD = "bench-admin-password"
 SIZES = {"small": 0.01, "large": 1.0}
 INTROSPECTION_CLIENTS = 4
 GATEWAY_TOKENS = 400
@@ -261,17 +261,7 @@ async def _real_tokens(url: str, name: str, count: int) -> list[str]:
                 )
                 for i, s in enumerate(kept)
             ],
-            columns=[
-                "id",
-                "integration_id",
-                "name",
-                "name_key",
-                "token_digest",
-                "hint",
-                "expiration_policy",
-                "expires_at",
-                "created_at",
-            ],
+            columns=TOKEN_COLUMNS,
         )
         return kept
     finally:
@@ -320,17 +310,6 @@ def interleave(sizes: list[Size], operations: list[list[Operation]]) -> None:
                 size.timings[label].append(call())
         medians = ", ".join(f"{statistics.median(z.timings[label]):.1f}" for z in sizes)
         print(f"  {label}: {medians} ms", flush=True)
-
-
-def login(http: HttpClient, username: str) -> dict[str, str]:
-    status, body = http.request(
-        "POST",
-        "/api/v1/auth/token",
-        body=urlencode({"username": username, "password": PASSWORD}),
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
-    assert status == 200, body
-    return {"Authorization": f"Bearer {body['access_token']}"}
 
 
 def deep_cursor(url: str, query: str, keyset: Keyset, *args: Any) -> str:

@@ -12,7 +12,7 @@ import asyncpg
 from app import token_format
 
 _SPACE = 62**token_format.RANDOM_LENGTH
-_TOKEN_COLUMNS = [
+TOKEN_COLUMNS = [
     "id",
     "integration_id",
     "name",
@@ -92,12 +92,12 @@ async def seed_tokens(
         batch.append(record)
         if len(batch) == 50_000:
             await connection.copy_records_to_table(
-                "access_tokens", records=batch, columns=_TOKEN_COLUMNS
+                "access_tokens", records=batch, columns=TOKEN_COLUMNS
             )
             batch = []
     if batch:
         await connection.copy_records_to_table(
-            "access_tokens", records=batch, columns=_TOKEN_COLUMNS
+            "access_tokens", records=batch, columns=TOKEN_COLUMNS
         )
     # Settle the database (statistics, dirty pages) so autovacuum or a checkpoint does not
     # land in the middle of a measurement.
