@@ -14,6 +14,7 @@ from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app import token_format
+from app.db.repository import KeysetPage
 from app.errors import InvalidInput
 
 ItemT = TypeVar("ItemT")
@@ -166,6 +167,19 @@ class Keyset:
             ensure_ascii=False,
         ).encode()
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    def page(
+        self, result: KeysetPage[Any], items: list[ItemT], params: PageParams
+    ) -> Page[ItemT]:
+        """The list body: ``items`` (``result``'s rows, rendered), its counts and cursor."""
+        return Page(
+            items=items,
+            total=result.total,
+            total_exact=result.total_exact,
+            limit=params.limit,
+            offset=params.offset,
+            next_cursor=self.encode(result.next_after),
+        )
 
     def decode(self, cursor: str | None) -> tuple[Any, ...] | None:
         if cursor is None:

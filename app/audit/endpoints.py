@@ -36,11 +36,4 @@ async def list_audit_events(
         offset=page.offset,
         after=AUDIT_KEYSET.decode(page.cursor),
     )
-    return Page(
-        items=[AuditEventOut.model_validate(e) for e in result.items],
-        total=result.total,
-        total_exact=result.total_exact,
-        limit=page.limit,
-        offset=page.offset,
-        next_cursor=AUDIT_KEYSET.encode(result.next_after),
-    )
+    return AUDIT_KEYSET.page(result, [AuditEventOut.model_validate(e) for e in result.items], page)

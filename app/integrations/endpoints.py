@@ -74,14 +74,7 @@ async def list_integrations(
         offset=page.offset,
         after=keyset.decode(page.cursor),
     )
-    return Page(
-        items=[render(v) for v in result.items],
-        total=result.total,
-        total_exact=result.total_exact,
-        limit=page.limit,
-        offset=page.offset,
-        next_cursor=keyset.encode(result.next_after),
-    )
+    return keyset.page(result, [render(v) for v in result.items], page)
 
 
 @router.get("/{integration_id}", response_model=IntegrationOut)

@@ -80,14 +80,7 @@ async def list_tokens(
         offset=page.offset,
         after=TOKENS_KEYSET.decode(page.cursor),
     )
-    return Page(
-        items=[render(t) for t in result.items],
-        total=result.total,
-        total_exact=result.total_exact,
-        limit=page.limit,
-        offset=page.offset,
-        next_cursor=TOKENS_KEYSET.encode(result.next_after),
-    )
+    return TOKENS_KEYSET.page(result, [render(t) for t in result.items], page)
 
 
 @router.post("/revoke", response_model=MassRevokeResult)
