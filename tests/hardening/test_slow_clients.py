@@ -122,6 +122,24 @@ def test_half_a_request_head_is_answered_408_and_closed(server: RunningServer) -
     assert _header(received, b"connection") == b"close"
 
 
+def _trickle_until_answered(sock: socket.socket, started: float, seconds: float) -> bytes:
+    """Send a byte every 0.1 s until the server answers (or closes), at most ``seconds``."""
+    answer = b""
+    while time.monotonic() - started < seconds:
+        try:
+            sock.sendall(b"a")
+        except (BrokenPipeError, ConnectionResetError):
+            break
+        sock.settimeout(0.1)
+        try:
+            answer += sock.recv(4096)
+        except TimeoutError:
+            continue
+        if answer:
+            break
+    return answer
+
+
 def test_a_head_that_keeps_trickling_in_is_cut_off_at_its_deadline(
     server: RunningServer,
 ) -> None:
@@ -129,19 +147,7 @@ def test_a_head_that_keeps_trickling_in_is_cut_off_at_its_deadline(
     started = time.monotonic()
     with _connect(server) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nX-Slow: ")
-        answer = b""
-        while time.monotonic() - started < HEAD_SECONDS + SLACK:
-            try:
-                sock.sendall(b"a")
-            except (BrokenPipeError, ConnectionResetError):
-                break
-            sock.settimeout(0.1)
-            try:
-                answer += sock.recv(4096)
-            except TimeoutError:
-                continue
-            if answer:
-                break
+        answer = _trickle_until_answered(sock, started, HEAD_SECONDS + SLACK)
     assert answer, "the server kept reading a head that never ends"
     assert _status(answer) == 408
 
@@ -178,19 +184,7 @@ def test_a_body_that_trickles_in_is_cut_off_at_its_deadline(server: RunningServe
             b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
         )
         started = time.monotonic()
-        answer = b""
-        while time.monotonic() - started < BODY_SECONDS + SLACK:
-            try:
-                sock.sendall(b"a")
-            except (BrokenPipeError, ConnectionResetError):
-                break
-            sock.settimeout(0.1)
-            try:
-                answer += sock.recv(4096)
-            except TimeoutError:
-                continue
-            if answer:
-                break
+        answer = _trickle_until_answered(sock, started, BODY_SECONDS + SLACK)
     assert answer, "the server kept reading a body that never ends"
     assert _status(answer) == 408
 

@@ -83,14 +83,19 @@ def assert_503_problem(response: httpx.Response, detail: str) -> None:
         assert leak not in response.text
 
 
+@pytest.fixture
+async def secret(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> str:
+    """An active token's secret, issued through the suite's own app."""
+    integration = await create_integration(client, admin_headers)
+    return str((await issue_token(client, admin_headers, integration["id"]))["secret"])
+
+
 async def test_refused_connection_is_503_on_management_and_introspection(
     database_url: str,
-    client: httpx.AsyncClient,
     admin_headers: dict[str, str],
     gateway_headers: dict[str, str],
+    secret: str,
 ) -> None:
-    integration = await create_integration(client, admin_headers)
-    token = await issue_token(client, admin_headers, integration["id"])
     async with own_role(database_url, limit=0) as (url, admin):
         settings = Settings(environment="test", database_url=url, issuer="https://budget.test")
         async with running(settings) as (_app, http):
@@ -111,7 +116,7 @@ async def test_refused_connection_is_503_on_management_and_introspection(
                 refused,
             )
             introspected = await http.post(
-                "/oauth2/introspect", data={"token": token["secret"]}, headers=gateway_headers
+                "/oauth2/introspect", data={"token": secret}, headers=gateway_headers
             )
             assert introspected.status_code == 503
             assert introspected.json() == {"error": "temporarily_unavailable"}
@@ -123,7 +128,7 @@ async def test_refused_connection_is_503_on_management_and_introspection(
             listed = await http.get(f"{API}/integrations", headers=admin_headers)
             assert listed.status_code == 200, listed.text
             introspected = await http.post(
-                "/oauth2/introspect", data={"token": token["secret"]}, headers=gateway_headers
+                "/oauth2/introspect", data={"token": secret}, headers=gateway_headers
             )
             assert introspected.status_code == 200
             assert introspected.json()["active"] is True
@@ -131,12 +136,10 @@ async def test_refused_connection_is_503_on_management_and_introspection(
 
 async def test_exhausted_pool_says_busy_not_down(
     database_url: str,
-    client: httpx.AsyncClient,
     admin_headers: dict[str, str],
     gateway_headers: dict[str, str],
+    secret: str,
 ) -> None:
-    integration = await create_integration(client, admin_headers)
-    token = await issue_token(client, admin_headers, integration["id"])
     settings = Settings(
         environment="test",
         database_url=database_url,
@@ -154,7 +157,7 @@ async def test_exhausted_pool_says_busy_not_down(
             assert_503_problem(response, "The service is busy; try again shortly.")
             # Introspection has connections of its own: it keeps answering.
             introspected = await http.post(
-                "/oauth2/introspect", data={"token": token["secret"]}, headers=gateway_headers
+                "/oauth2/introspect", data={"token": secret}, headers=gateway_headers
             )
             assert introspected.status_code == 200
             assert introspected.json()["active"] is True
