@@ -1,7 +1,8 @@
 """The bounded in-process cache in front of the introspection lookups.
 
 It is only trusted while it can hear about every change: on PostgreSQL that means while
-the LISTEN connection is up (see ``invalidation.py``); on SQLite (one process) always.
+the LISTEN connection is up (see ``invalidation.py``); on SQLite while the file is watched
+(``sqlite_watch.py``).
 Every invalidation bumps ``generation``; a lookup that started before a bump does not
 store its (possibly stale) result, so a change racing with a cache fill cannot stick.
 A short TTL bounds the damage of anything missed.
@@ -134,6 +135,10 @@ class IntrospectionCache:
         self.ttl_seconds = ttl_seconds
         self.trusted = trusted
         self.generation = 0
+        # Bumped only by what can make a verified caller stale, so that emptying the token
+        # answers (as the SQLite watcher does on every commit) does not stop a verification
+        # in flight from being remembered.
+        self.callers_generation = 0
         self._tokens: dict[bytes, CachedToken] = {}
         self._integrations: dict[uuid.UUID, IntegrationAnswer] = {}
         self._unknown_tokens = _ExpiringSet(
@@ -208,7 +213,7 @@ class IntrospectionCache:
     def remember_verified_caller(
         self, credentials_digest: bytes, client_id: str, *, generation: int
     ) -> None:
-        if self.trusted and generation == self.generation:
+        if self.trusted and generation == self.callers_generation:
             self._verified_callers.add(credentials_digest, client_id)
 
     # --- invalidation ----------------------------------------------------------------
@@ -224,18 +229,23 @@ class IntrospectionCache:
             held.current = False  # every entry of it is a miss from now on
 
     def invalidate_client(self, client_id: str) -> None:
-        self.generation += 1
+        self.callers_generation += 1
         callers = self._verified_callers
         for key in [key for key, cached_id in callers.values.items() if cached_id == client_id]:
             callers.discard(key)
 
-    def clear(self) -> None:
+    def clear_tokens(self) -> None:
+        """Forget every token answer, keeping the verified callers."""
         self.generation += 1
         self._tokens.clear()
         for held in self._integrations.values():
             held.current = False
         self._integrations.clear()
         self._unknown_tokens.clear()
+
+    def clear(self) -> None:
+        self.clear_tokens()
+        self.callers_generation += 1
         self._verified_callers.clear()
 
     def distrust(self) -> None:

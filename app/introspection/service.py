@@ -293,7 +293,7 @@ class Introspector:
             parsed_id = uuid.UUID(client_id)
         except ValueError:
             return False
-        generation = self.cache.generation
+        generation = self.cache.callers_generation
         expected = await self.store.find_client_secret_digest(parsed_id)
         if expected is None or not hmac.compare_digest(expected, token_format.digest(secret)):
             return False

@@ -4,9 +4,15 @@ On SQLite nothing like LISTEN/NOTIFY exists, and one file can be shared by sever
 processes: a management ``serve`` and an introspection ``serve``, a CLI command run while
 ``serve`` runs. ``PRAGMA data_version`` on one dedicated connection changes whenever any
 *other* connection commits to the file, so a process polls it every ``POLL_SECONDS`` and,
-when it changed, forgets everything its cache holds (it cannot tell what changed; SQLite
+when it changed, forgets the tokens its cache holds (it cannot tell which changed; SQLite
 is the small deployment, so a refill is cheap). The process's own changes also invalidate
 precisely, at commit, as on PostgreSQL.
+
+Verified gateway credentials are not forgotten wholesale: every commit would otherwise do
+it (an audit record, a ``last_used_at`` flush), and a gateway behind the same address as
+someone failing to authenticate would be locked out with them. The introspection clients
+table is a handful of rows, so the watcher keeps a snapshot of it and forgets only the
+callers of a client whose row changed or went.
 
 Fail closed, like the PostgreSQL listener: the cache is trusted only while the watcher
 reads the version; until it starts, and whenever a read fails, every request asks the
@@ -17,11 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 
 import aiosqlite
 
 from app import metrics
 from app.introspection.cache import IntrospectionCache
+from app.introspection_clients.models import IntrospectionClient
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +37,9 @@ logger = logging.getLogger(__name__)
 # allows 100 ms.
 POLL_SECONDS = 0.04
 RETRY_SECONDS = 0.5
+
+# client id -> what verifying its secret depends on
+ClientsSnapshot = dict[str, tuple[bytes, str | None]]
 
 
 class SqliteChangeWatcher:
@@ -62,16 +73,25 @@ class SqliteChangeWatcher:
     async def _watch(self) -> None:
         async with aiosqlite.connect(self._path) as connection:
             version = await _data_version(connection)
+            clients = await _clients_snapshot(connection)
             self._cache.trust_afresh()  # only now can we hear every change
             self.connected.set()
             while True:
                 await asyncio.sleep(POLL_SECONDS)
                 current = await _data_version(connection)
-                self._polls += 1
                 if current != version:
+                    # Read after the version: a commit in between changes it again.
                     version = current
-                    metrics.count("invalidation", "sqlite")
-                    self._cache.clear()
+                    clients = self._forget_changes(clients, await _clients_snapshot(connection))
+                self._polls += 1
+
+    def _forget_changes(self, before: ClientsSnapshot, now: ClientsSnapshot) -> ClientsSnapshot:
+        metrics.count("invalidation", "sqlite")
+        self._cache.clear_tokens()
+        for client_id, state in before.items():
+            if now.get(client_id) != state:
+                self._cache.invalidate_client(client_id)
+        return now
 
 
 async def _data_version(connection: aiosqlite.Connection) -> int:
@@ -79,3 +99,10 @@ async def _data_version(connection: aiosqlite.Connection) -> int:
         row = await cursor.fetchone()
     assert row is not None
     return int(row[0])
+
+
+async def _clients_snapshot(connection: aiosqlite.Connection) -> ClientsSnapshot:
+    query = f"SELECT id, secret_digest, revoked_at FROM {IntrospectionClient.__tablename__}"
+    async with connection.execute(query) as cursor:
+        rows = await cursor.fetchall()
+    return {str(uuid.UUID(str(row[0]))): (bytes(row[1]), row[2]) for row in rows}

@@ -59,6 +59,16 @@ class TwoProcesses:
         assert self.introspect(issued["secret"]) is True
         return integration_id, issued["token"]["id"], issued["secret"]
 
+    def refuses(self, gateway: dict[str, str], within_seconds: float = 5.0) -> bool:
+        deadline = time.monotonic() + within_seconds
+        while time.monotonic() < deadline:
+            answer = self.introspection.post(
+                "/oauth2/introspect", data={"token": "x"}, headers=gateway
+            )
+            if answer.status_code == 401:
+                return True
+        return False
+
     def becomes_inactive(self, secret: str, within_seconds: float = 5.0) -> bool:
         deadline = time.monotonic() + within_seconds
         while time.monotonic() < deadline:
@@ -128,3 +138,26 @@ def test_a_change_by_another_program_on_the_file_reaches_the_introspection_proce
             (token_id.replace("-", ""),),
         )
     assert processes.becomes_inactive(secret)
+
+
+def test_revoking_gateway_credentials_in_one_process_reaches_the_other(
+    processes: TwoProcesses,
+) -> None:
+    """The introspection process remembers the gateways it verified; a revocation made by
+    the management process makes it forget them, while other commits do not."""
+    created = processes.management.post("/api/v1/introspection-clients", json={"name": "edge"})
+    assert created.status_code == 201, created.text
+    client = created.json()
+    basic = base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode())
+    edge = {"Authorization": f"Basic {basic.decode()}"}
+    _, _, secret = processes.issue()  # commits made after the gateway was verified
+    assert processes.introspection.post(
+        "/oauth2/introspect", data={"token": secret}, headers=edge
+    ).json()["active"] is True
+
+    revoked = processes.management.post(
+        f"/api/v1/introspection-clients/{client['client_id']}/revoke"
+    )
+    assert revoked.status_code == 200, revoked.text
+    assert processes.refuses(edge)
+    assert processes.introspect(secret) is True  # the other gateway is still known

@@ -58,6 +58,33 @@ def test_fill_that_raced_with_an_invalidation_is_not_stored() -> None:
     assert racing.get_token(b"x" * 32) is None
 
 
+def test_a_caller_verified_while_token_answers_were_emptied_is_remembered() -> None:
+    """The SQLite watcher empties the token answers on any commit; that says nothing about
+    gateway credentials, so a verification in flight still counts."""
+    verifying = cache()
+    started_at = verifying.callers_generation
+    verifying.clear_tokens()
+    verifying.remember_verified_caller(b"k" * 32, "client", generation=started_at)
+    assert verifying.is_verified_caller(b"k" * 32)
+
+
+def test_a_caller_verified_while_its_client_was_revoked_is_not_remembered() -> None:
+    racing = cache()
+    started_at = racing.callers_generation
+    racing.invalidate_client("client")
+    racing.remember_verified_caller(b"k" * 32, "client", generation=started_at)
+    assert not racing.is_verified_caller(b"k" * 32)
+
+
+def test_clearing_the_tokens_keeps_the_verified_callers() -> None:
+    kept = cache()
+    kept.remember_verified_caller(b"k" * 32, "client", generation=kept.callers_generation)
+    kept.clear_tokens()
+    assert kept.is_verified_caller(b"k" * 32)
+    kept.clear()
+    assert not kept.is_verified_caller(b"k" * 32)
+
+
 def test_untrusted_cache_neither_answers_nor_stores() -> None:
     untrusted = cache(trusted=False)
     untrusted.put_token(b"x" * 32, entry(untrusted), generation=untrusted.generation)
