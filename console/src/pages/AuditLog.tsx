@@ -1,5 +1,5 @@
 import { Field } from '../components/Field';
-import { Link, useSearchParams } from 'react-router';
+import { Link } from 'react-router';
 import { unwrap, type AuditEvent } from '../api/client';
 import { Time } from '../components/Badges';
 import { Pagination } from '../components/Pagination';
@@ -7,6 +7,7 @@ import { Async, Empty } from '../components/States';
 import { formatDateTime } from '../format';
 import { api } from '../session';
 import { useApi } from '../useApi';
+import { useUrlFilters } from '../useUrlFilters';
 
 const PAGE_SIZE = 50;
 
@@ -46,20 +47,10 @@ export function detailsText(details: Record<string, unknown>): string {
 }
 
 export function AuditLog() {
-  const [params, setParams] = useSearchParams();
+  const [params, update] = useUrlFilters();
   const action = params.get('action') ?? '';
   const integrationId = params.get('integration') ?? '';
   const offset = Math.max(0, Number(params.get('offset') ?? 0) || 0);
-
-  function update(changes: Record<string, string>) {
-    const next = new URLSearchParams(params);
-    for (const [key, value] of Object.entries(changes)) {
-      if (value) next.set(key, value);
-      else next.delete(key);
-    }
-    if (!('offset' in changes)) next.delete('offset');
-    setParams(next, { replace: true });
-  }
 
   const integrations = useApi('audit-integrations', () =>
     unwrap(api.GET('/api/v1/integrations', { params: { query: { limit: 500, sort: 'name' } } })),

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { Field } from '../components/Field';
-import { Link, useNavigate, useSearchParams } from 'react-router';
+import { Link, useNavigate } from 'react-router';
 import { unwrap, type Schemas } from '../api/client';
 import { useIsAdmin } from '../App';
 import { Time } from '../components/Badges';
@@ -9,8 +9,12 @@ import { Async, Empty } from '../components/States';
 import { yesNo } from '../format';
 import { api } from '../session';
 import { useApi } from '../useApi';
+import { useDebouncedCallback } from '../useDebouncedCallback';
+import { useUrlFilters } from '../useUrlFilters';
 
 export const PAGE_SIZE = 20;
+// Typing asks the API once the operator pauses, not once per key.
+const SEARCH_DELAY_MS = 250;
 type Sort = Schemas['IntegrationSort'];
 const SORTS: Sort[] = ['name', '-name', 'created_at', '-created_at'];
 
@@ -30,7 +34,7 @@ function SortHeader({ field, label, sort, onSort }: { field: 'name' | 'created_a
 export function Integrations() {
   const admin = useIsAdmin();
   const navigate = useNavigate();
-  const [params, setParams] = useSearchParams();
+  const [params, update] = useUrlFilters();
   const q = params.get('q') ?? '';
   const active = params.get('active') ?? '';
   const rawSort = params.get('sort') as Sort | null;
@@ -44,15 +48,7 @@ export function Integrations() {
     if (q !== text.trim()) setText(q);
   }
 
-  function update(changes: Record<string, string>) {
-    const next = new URLSearchParams(params);
-    for (const [key, value] of Object.entries(changes)) {
-      if (value) next.set(key, value);
-      else next.delete(key);
-    }
-    if (!('offset' in changes)) next.delete('offset');
-    setParams(next, { replace: true });
-  }
+  const search = useDebouncedCallback((typed: string) => update({ q: typed }), SEARCH_DELAY_MS);
 
   const list = useApi(`integrations?${q}&${active}&${sort}&${offset}`, () =>
     unwrap(
@@ -90,9 +86,12 @@ export function Integrations() {
             <>
               <input id={id}
                 type="search"
-                defaultValue={q}
+                value={text}
                 placeholder="Name contains…"
-                onChange={(event) => update({ q: event.currentTarget.value.trim() })}
+                onChange={(event) => {
+                  setText(event.currentTarget.value);
+                  search(event.currentTarget.value.trim());
+                }}
               />
             </>
           )}
