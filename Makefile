@@ -53,6 +53,7 @@ system-deps:
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v jq >/dev/null 2>&1 || missing="$$missing jq"; \
 	command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer || missing="$$missing pgbouncer"; \
+	command -v caddy >/dev/null 2>&1 || missing="$$missing caddy"; \
 	test -z "$$missing" || { echo "installing with apt-get:$$missing"; \
 	  command -v apt-get >/dev/null 2>&1 && { \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1 || { \
