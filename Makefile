@@ -127,7 +127,7 @@ test-postgres: install
 
 lint: install lint-console
 	$(BIN)/ruff check app tests migrations bench devkit
-	$(BIN)/mypy app
+	$(BIN)/mypy app bench devkit
 
 bench: install
 	$(BIN)/python -m bench.run

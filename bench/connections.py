@@ -98,7 +98,7 @@ def main() -> None:
     wrk = ensure_wrk()
     url = asyncio.run(create_database())
     env = bench_env(url, INTROSPECTION_CACHE_SIZE="0")
-    settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=url)
     budget = settings.connection_budget
     workdir = Path(tempfile.mkdtemp(prefix="gi-bench-conn-"))
     try:

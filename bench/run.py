@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -260,12 +261,12 @@ async def drop_database(url: str) -> None:
 
 
 async def seed(
-    url: str, tokens: int, integrations: list[object] | None = None
-) -> tuple[list[object], list[str]]:
+    url: str, tokens: int, integrations: list[uuid.UUID] | None = None
+) -> tuple[list[uuid.UUID], list[str]]:
     connection = await asyncpg.connect(url)
     try:
         ids = integrations or await seed_integrations(connection, 100)
-        kept = await seed_tokens(connection, ids, tokens, keep=ROTATING_TOKENS)  # type: ignore[arg-type]
+        kept = await seed_tokens(connection, ids, tokens, keep=ROTATING_TOKENS)
     finally:
         await connection.close()
     return ids, kept
