@@ -82,16 +82,23 @@ class SqliteChangeWatcher:
                 if current != version:
                     # Read after the version: a commit in between changes it again.
                     version = current
-                    clients = self._forget_changes(clients, await _clients_snapshot(connection))
+                    now = await _clients_snapshot(connection)
+                    forget_changes(self._cache, clients, now)
+                    clients = now
                 self._polls += 1
 
-    def _forget_changes(self, before: ClientsSnapshot, now: ClientsSnapshot) -> ClientsSnapshot:
-        metrics.count("invalidation", "sqlite")
-        self._cache.clear_tokens()
-        for client_id, state in before.items():
-            if now.get(client_id) != state:
-                self._cache.invalidate_client(client_id)
-        return now
+
+def forget_changes(
+    cache: IntrospectionCache, before: ClientsSnapshot, now: ClientsSnapshot
+) -> None:
+    """Another connection committed: forget every token answer, and the verified callers of
+    each introspection client whose row is not what it was."""
+    metrics.count("invalidation", "sqlite")
+    cache.clear_tokens()
+    # New rows too: a client created and revoked between two polls may have been verified.
+    for client_id in before.keys() | now.keys():
+        if before.get(client_id) != now.get(client_id):
+            cache.invalidate_client(client_id)
 
 
 async def _data_version(connection: aiosqlite.Connection) -> int:

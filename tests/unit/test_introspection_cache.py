@@ -12,6 +12,7 @@ from app.introspection.cache import CachedToken, IntegrationAnswer, Introspectio
 from app.introspection.invalidation import _payloads, apply, integration_key, token_key
 from app.introspection.last_used import LastUsedRecorder
 from app.introspection.service import Introspector
+from app.introspection.sqlite_watch import forget_changes
 from app.introspection.store import TokenRecord
 
 
@@ -229,3 +230,20 @@ def test_an_answer_joined_from_shared_parts_is_the_whole_answer() -> None:
         "integration_id": str(record.integration_id),
         "integration_name": "Bot “Ω”",
     }
+
+
+def test_a_commit_elsewhere_forgets_only_the_callers_of_changed_clients() -> None:
+    """What the SQLite watcher does when another connection has committed."""
+    watched = cache()
+    for key, client in [(b"a", "kept"), (b"b", "revoked"), (b"c", "created-then-revoked")]:
+        watched.remember_verified_caller(key * 32, client, generation=watched.callers_generation)
+    before = {"kept": (b"k" * 32, None), "revoked": (b"r" * 32, None)}
+    now = {
+        "kept": (b"k" * 32, None),
+        "revoked": (b"r" * 32, "2026-11-28 08:00:00"),
+        "created-then-revoked": (b"n" * 32, "2026-11-28 08:00:00"),
+    }
+    forget_changes(watched, before, now)
+    assert watched.is_verified_caller(b"a" * 32)
+    assert not watched.is_verified_caller(b"b" * 32)
+    assert not watched.is_verified_caller(b"c" * 32)
