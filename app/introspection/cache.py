@@ -26,6 +26,8 @@ import random
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import Generic, NamedTuple, TypeVar
 
 from app.introspection.answers import Answer, active_answer
 
@@ -85,15 +87,22 @@ class CachedToken:
 
 MAX_VERIFIED_CALLERS = 10_000
 
+V = TypeVar("V")
 
-class _ExpiringSet:
+
+class VerifiedCaller(NamedTuple):
+    client_id: str
+    secret_digest: bytes  # the client's, as it was when the caller's secret matched it
+
+
+class _ExpiringMap(Generic[V]):
     """Keys remembered for ``ttl_seconds``, at most ``max_entries`` (oldest dropped first)."""
 
     def __init__(self, *, max_entries: int, ttl_seconds: float) -> None:
         self.max_entries = max_entries
         self.ttl_seconds = ttl_seconds
         self._stored_at: OrderedDict[bytes, float] = OrderedDict()  # insertion = age order
-        self.values: dict[bytes, str] = {}
+        self.values: dict[bytes, V] = {}
 
     def __len__(self) -> int:
         return len(self._stored_at)
@@ -107,7 +116,7 @@ class _ExpiringSet:
             return False
         return True
 
-    def add(self, key: bytes, value: str = "") -> None:
+    def add(self, key: bytes, value: V) -> None:
         if self.max_entries <= 0:
             return
         self.discard(key)
@@ -141,11 +150,11 @@ class IntrospectionCache:
         self.callers_generation = 0
         self._tokens: dict[bytes, CachedToken] = {}
         self._integrations: dict[uuid.UUID, IntegrationAnswer] = {}
-        self._unknown_tokens = _ExpiringSet(
+        self._unknown_tokens: _ExpiringMap[None] = _ExpiringMap(
             max_entries=max_entries // 2, ttl_seconds=ttl_seconds
         )
-        # SHA-256 of verified credentials -> the client id they belong to
-        self._verified_callers = _ExpiringSet(
+        # SHA-256 of verified credentials -> whose they are
+        self._verified_callers: _ExpiringMap[VerifiedCaller] = _ExpiringMap(
             max_entries=min(max_entries, MAX_VERIFIED_CALLERS) or MAX_VERIFIED_CALLERS,
             ttl_seconds=ttl_seconds,
         )
@@ -203,7 +212,7 @@ class IntrospectionCache:
 
     def remember_unknown_token(self, digest: bytes, *, generation: int) -> None:
         if self.trusted and generation == self.generation:
-            self._unknown_tokens.add(digest)
+            self._unknown_tokens.add(digest, None)
 
     # --- introspection clients ---------------------------------------------------------
 
@@ -211,10 +220,10 @@ class IntrospectionCache:
         return self.trusted and self._verified_callers.get(credentials_digest)
 
     def remember_verified_caller(
-        self, credentials_digest: bytes, client_id: str, *, generation: int
+        self, credentials_digest: bytes, caller: VerifiedCaller, *, generation: int
     ) -> None:
         if self.trusted and generation == self.callers_generation:
-            self._verified_callers.add(credentials_digest, client_id)
+            self._verified_callers.add(credentials_digest, caller)
 
     # --- invalidation ----------------------------------------------------------------
 
@@ -229,9 +238,20 @@ class IntrospectionCache:
             held.current = False  # every entry of it is a miss from now on
 
     def invalidate_client(self, client_id: str) -> None:
+        """The client is revoked or gone: forget its callers, and any verification in flight."""
         self.callers_generation += 1
+        self._forget_callers(lambda caller: caller.client_id == client_id)
+
+    def keep_callers_of_live_secret(self, client_id: str, secret_digest: bytes) -> None:
+        """The client is live with ``secret_digest``: forget only callers verified against
+        another one. A verification in flight reads the same row, so it may still count."""
+        self._forget_callers(
+            lambda caller: caller.client_id == client_id and caller.secret_digest != secret_digest
+        )
+
+    def _forget_callers(self, matching: Callable[[VerifiedCaller], bool]) -> None:
         callers = self._verified_callers
-        for key in [key for key, cached_id in callers.values.items() if cached_id == client_id]:
+        for key in [key for key, caller in callers.values.items() if matching(caller)]:
             callers.discard(key)
 
     def clear_tokens(self) -> None:

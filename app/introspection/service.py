@@ -35,7 +35,12 @@ from app.introspection.answers import (
     Answer,
     empty_answer,
 )
-from app.introspection.cache import CachedToken, IntegrationAnswer, IntrospectionCache
+from app.introspection.cache import (
+    CachedToken,
+    IntegrationAnswer,
+    IntrospectionCache,
+    VerifiedCaller,
+)
 from app.introspection.last_used import LastUsedRecorder
 from app.introspection.store import IntrospectionStore, TokenRecord
 from app.throttle import FailureThrottle
@@ -297,7 +302,8 @@ class Introspector:
         expected = await self.store.find_client_secret_digest(parsed_id)
         if expected is None or not hmac.compare_digest(expected, token_format.digest(secret)):
             return False
-        self.cache.remember_verified_caller(cache_key, str(parsed_id), generation=generation)
+        caller = VerifiedCaller(str(parsed_id), expected)
+        self.cache.remember_verified_caller(cache_key, caller, generation=generation)
         return True
 
     async def active_token(self, token: str) -> CachedToken | None:

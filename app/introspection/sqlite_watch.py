@@ -11,8 +11,9 @@ precisely, at commit, as on PostgreSQL.
 Verified gateway credentials are not forgotten wholesale: every commit would otherwise do
 it (an audit record, a ``last_used_at`` flush), and a gateway behind the same address as
 someone failing to authenticate would be locked out with them. The introspection clients
-table is a handful of rows, so the watcher keeps a snapshot of it and forgets only the
-callers of a client whose row changed or went.
+table is a handful of rows, so the watcher keeps a snapshot of it and, for a client whose
+row changed, appeared or went, forgets the callers that the row no longer vouches for: all
+of them once it is revoked or gone, none while it is live with the secret they matched.
 
 Fail closed, like the PostgreSQL listener: the cache is trusted only while the watcher
 reads the version; until it starts, and whenever a read fails, every request asks the
@@ -47,6 +48,7 @@ class SqliteChangeWatcher:
         self._path = database_path
         self._cache = cache
         self.connected = asyncio.Event()
+        self.poll_seconds = POLL_SECONDS
         self._polls = 0
 
     async def settled(self) -> None:
@@ -54,7 +56,7 @@ class SqliteChangeWatcher:
         call has been seen (and the cache emptied for it) by then."""
         target = self._polls + 2
         while self._polls < target:
-            await asyncio.sleep(POLL_SECONDS / 2)
+            await asyncio.sleep(self.poll_seconds / 2)
 
     async def run_forever(self) -> None:
         while True:
@@ -77,7 +79,7 @@ class SqliteChangeWatcher:
             self._cache.trust_afresh()  # only now can we hear every change
             self.connected.set()
             while True:
-                await asyncio.sleep(POLL_SECONDS)
+                await asyncio.sleep(self.poll_seconds)
                 current = await _data_version(connection)
                 if current != version:
                     # Read after the version: a commit in between changes it again.
@@ -92,12 +94,19 @@ def forget_changes(
     cache: IntrospectionCache, before: ClientsSnapshot, now: ClientsSnapshot
 ) -> None:
     """Another connection committed: forget every token answer, and the verified callers of
-    each introspection client whose row is not what it was."""
+    each introspection client whose row is not what it was and is no longer theirs."""
     metrics.count("invalidation", "sqlite")
     cache.clear_tokens()
     # New rows too: a client created and revoked between two polls may have been verified.
     for client_id in before.keys() | now.keys():
-        if before.get(client_id) != now.get(client_id):
+        row = now.get(client_id)
+        if row == before.get(client_id):
+            continue
+        if row is not None and row[1] is None:
+            # Live (a new client is usually verified before the next poll): callers verified
+            # against its present secret are still right.
+            cache.keep_callers_of_live_secret(client_id, row[0])
+        else:
             cache.invalidate_client(client_id)
 
 

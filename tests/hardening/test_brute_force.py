@@ -23,6 +23,7 @@ from app.auth.service import auth_service
 from app.auth.throttle import WINDOW_SECONDS
 from app.db.session import begin_write
 from app.introspection.answers import CLIENT_THROTTLE_WINDOW_SECONDS
+from app.introspection.sqlite_watch import SqliteChangeWatcher
 from app.throttle import FailureThrottle
 from tests.fixtures.api import (
     create_integration,
@@ -234,8 +235,18 @@ async def test_failed_introspection_client_authentications_are_throttled(
     assert answer.json()["active"] is True
 
 
+@pytest.fixture
+def slow_watcher(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On SQLite, poll for other connections' commits rarely: as on a fast machine, where a
+    gateway is verified before the watcher first sees its new client row."""
+    listener = state(app).introspection.listener
+    if isinstance(listener, SqliteChangeWatcher):
+        monkeypatch.setattr(listener, "poll_seconds", 0.3)  # the app outlives the test
+
+
 async def test_a_gateway_verified_before_a_lock_out_keeps_working(
     app: FastAPI,
+    slow_watcher: None,
     from_address: Any,
     client: httpx.AsyncClient,
     admin_headers: dict[str, str],

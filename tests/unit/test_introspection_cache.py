@@ -8,12 +8,23 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.introspection.cache import CachedToken, IntegrationAnswer, IntrospectionCache
+from app.introspection.cache import (
+    CachedToken,
+    IntegrationAnswer,
+    IntrospectionCache,
+    VerifiedCaller,
+)
 from app.introspection.invalidation import _payloads, apply, integration_key, token_key
 from app.introspection.last_used import LastUsedRecorder
 from app.introspection.service import Introspector
 from app.introspection.sqlite_watch import forget_changes
 from app.introspection.store import TokenRecord
+
+CALLER = VerifiedCaller("client", b"s" * 32)
+
+
+def caller_of(client_id: str) -> VerifiedCaller:
+    return VerifiedCaller(client_id, b"s" * 32)
 
 
 def entry(into: IntrospectionCache, integration_id: uuid.UUID | None = None) -> CachedToken:
@@ -65,7 +76,7 @@ def test_a_caller_verified_while_token_answers_were_emptied_is_remembered() -> N
     verifying = cache()
     started_at = verifying.callers_generation
     verifying.clear_tokens()
-    verifying.remember_verified_caller(b"k" * 32, "client", generation=started_at)
+    verifying.remember_verified_caller(b"k" * 32, CALLER, generation=started_at)
     assert verifying.is_verified_caller(b"k" * 32)
 
 
@@ -73,13 +84,13 @@ def test_a_caller_verified_while_its_client_was_revoked_is_not_remembered() -> N
     racing = cache()
     started_at = racing.callers_generation
     racing.invalidate_client("client")
-    racing.remember_verified_caller(b"k" * 32, "client", generation=started_at)
+    racing.remember_verified_caller(b"k" * 32, CALLER, generation=started_at)
     assert not racing.is_verified_caller(b"k" * 32)
 
 
 def test_clearing_the_tokens_keeps_the_verified_callers() -> None:
     kept = cache()
-    kept.remember_verified_caller(b"k" * 32, "client", generation=kept.callers_generation)
+    kept.remember_verified_caller(b"k" * 32, CALLER, generation=kept.callers_generation)
     kept.clear_tokens()
     assert kept.is_verified_caller(b"k" * 32)
     kept.clear()
@@ -161,9 +172,9 @@ def test_verified_callers_expire_and_make_room_instead_of_refusing(
     now = [1000.0]
     monkeypatch.setattr("app.introspection.cache.time.monotonic", lambda: now[0])
     callers = cache(max_entries=2, ttl_seconds=60.0)
-    callers.remember_verified_caller(b"a", "client-a", generation=callers.generation)
-    callers.remember_verified_caller(b"b", "client-b", generation=callers.generation)
-    callers.remember_verified_caller(b"c", "client-c", generation=callers.generation)
+    callers.remember_verified_caller(b"a", caller_of("client-a"), generation=callers.generation)
+    callers.remember_verified_caller(b"b", caller_of("client-b"), generation=callers.generation)
+    callers.remember_verified_caller(b"c", caller_of("client-c"), generation=callers.generation)
     assert [callers.is_verified_caller(k) for k in (b"a", b"b", b"c")] == [False, True, True]
     now[0] += 61
     assert not callers.is_verified_caller(b"b")  # expired entries are dropped when met
@@ -232,18 +243,39 @@ def test_an_answer_joined_from_shared_parts_is_the_whole_answer() -> None:
     }
 
 
-def test_a_commit_elsewhere_forgets_only_the_callers_of_changed_clients() -> None:
+def test_a_commit_elsewhere_forgets_the_callers_their_client_row_no_longer_vouches_for() -> None:
     """What the SQLite watcher does when another connection has committed."""
     watched = cache()
-    for key, client in [(b"a", "kept"), (b"b", "revoked"), (b"c", "created-then-revoked")]:
-        watched.remember_verified_caller(key * 32, client, generation=watched.callers_generation)
-    before = {"kept": (b"k" * 32, None), "revoked": (b"r" * 32, None)}
-    now = {
+    rows = {
         "kept": (b"k" * 32, None),
+        "revoked": (b"r" * 32, None),
+        "created": (b"n" * 32, None),  # verified before the watcher's first sight of it
+        "created-then-revoked": (b"v" * 32, None),
+    }
+    for key, client in [(b"a", "kept"), (b"b", "revoked"), (b"c", "created-then-revoked")]:
+        caller = VerifiedCaller(client, rows[client][0])
+        watched.remember_verified_caller(key * 32, caller, generation=watched.callers_generation)
+    created = VerifiedCaller("created", rows["created"][0])
+    watched.remember_verified_caller(b"d" * 32, created, generation=watched.callers_generation)
+    before = {"kept": rows["kept"], "revoked": rows["revoked"]}
+    now = {
+        "kept": rows["kept"],
         "revoked": (b"r" * 32, "2026-11-28 08:00:00"),
-        "created-then-revoked": (b"n" * 32, "2026-11-28 08:00:00"),
+        "created": rows["created"],
+        "created-then-revoked": (b"v" * 32, "2026-11-28 08:00:00"),
     }
     forget_changes(watched, before, now)
     assert watched.is_verified_caller(b"a" * 32)
     assert not watched.is_verified_caller(b"b" * 32)
     assert not watched.is_verified_caller(b"c" * 32)
+    assert watched.is_verified_caller(b"d" * 32)
+
+
+def test_a_live_client_keeps_only_the_callers_verified_against_its_present_secret() -> None:
+    watched = cache()
+    old, new = VerifiedCaller("client", b"o" * 32), VerifiedCaller("client", b"n" * 32)
+    watched.remember_verified_caller(b"o" * 32, old, generation=watched.callers_generation)
+    watched.remember_verified_caller(b"n" * 32, new, generation=watched.callers_generation)
+    forget_changes(watched, {"client": (b"o" * 32, None)}, {"client": (b"n" * 32, None)})
+    assert not watched.is_verified_caller(b"o" * 32)
+    assert watched.is_verified_caller(b"n" * 32)
