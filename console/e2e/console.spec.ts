@@ -43,12 +43,12 @@ async function signIn(page: Page, username: string, password: string): Promise<v
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
-/** Copies the one-time secret with the Copy button, reads it back from the clipboard. */
+/** Copies the one-time secret with its Copy button, reads it back from the clipboard. */
 async function copySecret(page: Page, field = 'Access token'): Promise<string> {
   const dialog = page.getByRole('dialog');
   await expect(dialog.getByText('only this one time')).toBeVisible();
   const shown = await dialog.getByLabel(field, { exact: true }).inputValue();
-  await dialog.getByRole('button', { name: 'Copy' }).click();
+  await dialog.getByRole('button', { name: `Copy ${field.toLowerCase()}` }).click();
   await expect(dialog.getByText('Copied', { exact: true })).toBeVisible();
   const copied = await page.evaluate(() => navigator.clipboard.readText());
   expect(copied).toBe(shown);

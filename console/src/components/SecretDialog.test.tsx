@@ -41,16 +41,32 @@ describe('the one-time secret dialog', () => {
 
   it('copies with the Clipboard API, confirms, then closes at once', async () => {
     const { onDone, writeText } = renderDialog();
-    await userEvent.click(screen.getByRole('button', { name: 'Copy' }));
+    await userEvent.click(screen.getByRole('button', { name: 'Copy access token' }));
     expect(writeText).toHaveBeenCalledWith('ssg_secret');
     expect(screen.getByRole('status').textContent).toBe('Copied');
     await userEvent.click(screen.getByRole('button', { name: 'Done' }));
     expect(onDone).toHaveBeenCalledOnce();
   });
 
+  it('names what its Copy button copies when it shows more than the secret', async () => {
+    const writeText = vi.fn(async () => undefined);
+    render(
+      <SecretDialog
+        title="Gateway credential created"
+        secret={{ label: 'Client secret', value: 'ssc_secret' }}
+        extra={[{ label: 'Client ID', value: 'client-id' }]}
+        noun="client secret"
+        onDone={vi.fn()}
+        clipboard={{ writeText }}
+      />,
+    );
+    await userEvent.click(screen.getByRole('button', { name: 'Copy client secret' }));
+    expect(writeText).toHaveBeenCalledWith('ssc_secret');
+  });
+
   it('says so when the browser refuses to copy, and still asks before closing', async () => {
     const { onDone } = renderDialog(vi.fn(async () => Promise.reject(new Error('denied'))));
-    await userEvent.click(screen.getByRole('button', { name: 'Copy' }));
+    await userEvent.click(screen.getByRole('button', { name: 'Copy access token' }));
     expect(screen.getByText(/did not allow copying/)).toBeDefined();
     await userEvent.click(screen.getByRole('button', { name: 'Done' }));
     expect(onDone).not.toHaveBeenCalled();

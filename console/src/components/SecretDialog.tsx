@@ -101,7 +101,7 @@ export function SecretDialog({
       </Field>
       <div className="copy-row">
         <button type="button" className="secondary" onClick={() => void copy()}>
-          Copy
+          Copy {noun}
         </button>
         <span role="status" className="copied">
           {copied ? 'Copied' : ''}
