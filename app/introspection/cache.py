@@ -144,10 +144,15 @@ class IntrospectionCache:
         self.ttl_seconds = ttl_seconds
         self.trusted = trusted
         self.generation = 0
-        # Bumped only by what can make a verified caller stale, so that emptying the token
-        # answers (as the SQLite watcher does on every commit) does not stop a verification
-        # in flight from being remembered.
+        # Counts what can make a verified caller stale. A verification in flight is not
+        # remembered if, since it started, the callers were cleared or *its* client was
+        # invalidated; emptying the token answers (as the SQLite watcher does on every
+        # commit) or revoking another client does not count against it.
         self.callers_generation = 0
+        self._callers_cleared_at = 0
+        # client id -> the generation of its last invalidation since the last clear; a
+        # handful of entries (callers cannot create clients)
+        self._client_invalidated_at: dict[str, int] = {}
         self._tokens: dict[bytes, CachedToken] = {}
         self._integrations: dict[uuid.UUID, IntegrationAnswer] = {}
         self._unknown_tokens: _ExpiringMap[None] = _ExpiringMap(
@@ -222,8 +227,12 @@ class IntrospectionCache:
     def remember_verified_caller(
         self, credentials_digest: bytes, caller: VerifiedCaller, *, generation: int
     ) -> None:
-        if self.trusted and generation == self.callers_generation:
+        if self.trusted and not self._changed_since(generation, caller.client_id):
             self._verified_callers.add(credentials_digest, caller)
+
+    def _changed_since(self, generation: int, client_id: str) -> bool:
+        invalidated_at = self._client_invalidated_at.get(client_id, 0)
+        return max(self._callers_cleared_at, invalidated_at) > generation
 
     # --- invalidation ----------------------------------------------------------------
 
@@ -240,6 +249,7 @@ class IntrospectionCache:
     def invalidate_client(self, client_id: str) -> None:
         """The client is revoked or gone: forget its callers, and any verification in flight."""
         self.callers_generation += 1
+        self._client_invalidated_at[client_id] = self.callers_generation
         self._forget_callers(lambda caller: caller.client_id == client_id)
 
     def keep_callers_of_live_secret(self, client_id: str, secret_digest: bytes) -> None:
@@ -266,6 +276,8 @@ class IntrospectionCache:
     def clear(self) -> None:
         self.clear_tokens()
         self.callers_generation += 1
+        self._callers_cleared_at = self.callers_generation
+        self._client_invalidated_at.clear()  # the clear covers every earlier invalidation
         self._verified_callers.clear()
 
     def distrust(self) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 import httpx
+from fastapi import FastAPI
 
-from tests.fixtures.api import create_integration, issue_token
+from tests.fixtures.api import create_integration, issue_token, settle_cache
 
 
 def sample(text: str, name: str, **labels: str) -> float:
@@ -39,10 +40,14 @@ async def test_requests_are_counted_by_route_template_and_status(
 
 
 async def test_introspection_outcomes_cache_and_invalidations_are_counted(
-    client: httpx.AsyncClient, admin_headers: dict[str, str], gateway_headers: dict[str, str]
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    gateway_headers: dict[str, str],
 ) -> None:
     integration = await create_integration(client, admin_headers)
     issued = await issue_token(client, admin_headers, integration["id"])
+    await settle_cache(app)  # on SQLite, so that seeing these commits late empties no hit
     before = await scrape(client)
     for _ in range(3):
         await client.post(

@@ -80,12 +80,32 @@ def test_a_caller_verified_while_token_answers_were_emptied_is_remembered() -> N
     assert verifying.is_verified_caller(b"k" * 32)
 
 
-def test_a_caller_verified_while_its_client_was_revoked_is_not_remembered() -> None:
+@pytest.mark.parametrize(
+    ("revoked", "remembered"), [(CALLER.client_id, False), ("another client", True)]
+)
+def test_a_caller_verified_while_a_client_was_revoked_counts_unless_it_was_its_own(
+    revoked: str, remembered: bool
+) -> None:
+    """A verification in flight while its own client is revoked may have read the row
+    before: it is dropped. The revocation of another client (the SQLite watcher also sees
+    rows deleted between tests) says nothing about it."""
     racing = cache()
     started_at = racing.callers_generation
-    racing.invalidate_client("client")
+    racing.invalidate_client(revoked)
+    racing.remember_verified_caller(b"k" * 32, CALLER, generation=started_at)
+    assert racing.is_verified_caller(b"k" * 32) is remembered
+
+
+def test_a_caller_verified_while_the_callers_were_cleared_is_not_remembered() -> None:
+    racing = cache()
+    started_at = racing.callers_generation
+    racing.invalidate_client("another client")
+    racing.clear()
     racing.remember_verified_caller(b"k" * 32, CALLER, generation=started_at)
     assert not racing.is_verified_caller(b"k" * 32)
+    restarted_at = racing.callers_generation
+    racing.remember_verified_caller(b"k" * 32, CALLER, generation=restarted_at)
+    assert racing.is_verified_caller(b"k" * 32)
 
 
 def test_clearing_the_tokens_keeps_the_verified_callers() -> None:
